@@ -1,0 +1,18 @@
+/* listen.h: listener sockets; UDP batches in and out of the core. */
+#ifndef MINIRTC_LISTEN_H
+#define MINIRTC_LISTEN_H
+
+#include <sys/socket.h>
+
+struct event_base;
+struct server;
+struct stats;
+struct udp_listener;
+
+int	 listen_udp_socket(const struct sockaddr *, char **);
+int	 listen_tcp_socket(const struct sockaddr *, char **);
+struct udp_listener *udp_listener_new(struct event_base *, int,
+	    const struct sockaddr *, struct server *, struct stats *);
+void	 udp_listener_free(struct udp_listener *);
+
+#endif

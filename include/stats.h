@@ -1,0 +1,25 @@
+/* stats.h: per-worker counters, including one per reply code; summed for reports. */
+#ifndef MINIRTC_STATS_H
+#define MINIRTC_STATS_H
+
+#include <stdint.h>
+
+/* One per worker, written only by its owner thread, so no lock or atomic. */
+struct stats {
+	uint64_t	rx_msgs;	/* STUN messages accepted for processing */
+	uint64_t	rx_nonstun;	/* datagrams or frames that are not STUN: dropped */
+	uint64_t	rx_invalid;	/* STUN-looking but invalid (bad FINGERPRINT...): dropped */
+	uint64_t	rx_ignored;	/* indications and responses we do not answer */
+	uint64_t	tx_msgs;
+	uint64_t	tx_errors;	/* send failures */
+	uint64_t	tcp_accepted;
+	uint64_t	tcp_closed_bad;	/* closed for a bad or oversized frame */
+	uint64_t	reply_ok;
+	uint64_t	reply_code[700];	/* error responses by code, 300-699 */
+};
+
+void	stats_add(struct stats *, const struct stats *);
+void	stats_count_reply(struct stats *, int);
+void	stats_log(const struct stats *);
+
+#endif

@@ -1,0 +1,19 @@
+/* stream.h: one TCP client connection: framing only; messages go to the core. */
+#ifndef MINIRTC_STREAM_H
+#define MINIRTC_STREAM_H
+
+#include <sys/socket.h>
+
+struct config;
+struct event_base;
+struct server;
+struct stats;
+struct stream_set;
+
+struct stream_set *stream_set_new(struct event_base *, const struct config *,
+	    struct server *, struct stats *);
+void	 stream_set_free(struct stream_set *);
+void	 stream_accept(struct stream_set *, int, const struct sockaddr *,
+	    const struct sockaddr *);
+
+#endif

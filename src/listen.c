@@ -1,0 +1,308 @@
+/* listen.c: listener sockets, and the UDP path: recvmmsg -> core -> sendmmsg, per event loop turn. */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "addr.h"
+#include "listen.h"
+#include "log.h"
+#include "server.h"
+#include "stats.h"
+#include "xmalloc.h"
+
+#define UDP_BATCH	32
+#define UDP_RX_SIZE	65536	/* any datagram fits, so none is truncated */
+#define UDP_TX_SIZE	2048
+#define UDP_MAX_TURNS	8	/* batches per wake-up, so one socket cannot starve others */
+#define CMSG_SPACE_PKTINFO \
+	(CMSG_SPACE(sizeof(struct in6_pktinfo)) > CMSG_SPACE(sizeof(struct in_pktinfo)) ? \
+	 CMSG_SPACE(sizeof(struct in6_pktinfo)) : CMSG_SPACE(sizeof(struct in_pktinfo)))
+
+/* A worker's UDP socket on one listen address, with its batch buffers. */
+struct udp_listener {
+	int			 fd;
+	struct sockaddr_storage	 bound;
+	int			 wildcard;	/* bound to 0.0.0.0 or ::, so replies need pktinfo */
+	struct event		*ev;
+	struct server		*srv;
+	struct stats		*stats;
+	uint8_t			*rx;		/* UDP_BATCH x UDP_RX_SIZE */
+	uint8_t			 tx[UDP_BATCH][UDP_TX_SIZE];
+	struct sockaddr_storage	 peer[UDP_BATCH];
+	char			 rxctl[UDP_BATCH][CMSG_SPACE_PKTINFO];
+	char			 txctl[UDP_BATCH][CMSG_SPACE_PKTINFO];
+	struct iovec		 rxiov[UDP_BATCH], txiov[UDP_BATCH];
+	struct mmsghdr		 rxmsg[UDP_BATCH], txmsg[UDP_BATCH];
+};
+
+/* Set *cause and return -1 after closing fd. */
+static int __attribute__((format(printf, 3, 4)))
+listen_fail(int fd, char **cause, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	int err = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (asprintf(cause, "%s: %s", msg, strerror(err)) < 0)
+		*cause = NULL;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Create a non-blocking socket bound to sa; IPv6 sockets are IPv6-only. */
+static int
+listen_socket(const struct sockaddr *sa, int type, int reuseport, char **cause)
+{
+	char name[ADDR_STRLEN];
+	int fd, on = 1;
+
+	addr_fmt(sa, name, sizeof(name));
+	if ((fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return listen_fail(-1, cause, "socket %s", name);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0))
+		return listen_fail(fd, cause, "setsockopt %s", name);
+	/* Otherwise IPv4 clients would show up as ::ffff:a.b.c.d. */
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)
+		return listen_fail(fd, cause, "IPV6_V6ONLY %s", name);
+	if (bind(fd, sa, addr_len(sa)) < 0)
+		return listen_fail(fd, cause, "bind %s", name);
+	return fd;
+}
+
+/* A UDP socket for one worker (SO_REUSEPORT: the kernel keeps a 5-tuple on one socket). */
+int
+listen_udp_socket(const struct sockaddr *sa, char **cause)
+{
+	int fd, on = 1;
+
+	if ((fd = listen_socket(sa, SOCK_DGRAM, 1, cause)) < 0)
+		return -1;
+	if (sa->sa_family == AF_INET6 ?
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) :
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)))
+		return listen_fail(fd, cause, "pktinfo");
+	return fd;
+}
+
+/* A listening TCP socket (accepted connections are handed to workers). */
+int
+listen_tcp_socket(const struct sockaddr *sa, char **cause)
+{
+	int fd;
+
+	if ((fd = listen_socket(sa, SOCK_STREAM, 0, cause)) < 0)
+		return -1;
+	if (listen(fd, 1024) < 0)
+		return listen_fail(fd, cause, "listen");
+	return fd;
+}
+
+/* Milliseconds on the monotonic clock, for the core's 'now'. */
+static uint64_t
+listen_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Read the datagram's destination address from its pktinfo, into local. */
+static void
+udp_local_addr(const struct udp_listener *ul, struct msghdr *mh,
+    struct sockaddr_storage *local)
+{
+	struct cmsghdr *c;
+
+	memcpy(local, &ul->bound, sizeof(*local));
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in *)local)->sin_addr = pi.ipi_addr;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi6;
+			memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
+			((struct sockaddr_in6 *)local)->sin6_addr = pi6.ipi6_addr;
+		}
+	}
+}
+
+/* Make a reply leave from the address its request arrived on. */
+static socklen_t
+udp_set_source(struct udp_listener *ul, char *ctl, const struct sockaddr *local)
+{
+	struct msghdr mh = { .msg_control = ctl, .msg_controllen = CMSG_SPACE_PKTINFO };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	memset(ctl, 0, CMSG_SPACE_PKTINFO);
+	if (local->sa_family == AF_INET) {
+		struct in_pktinfo pi = { 0 };
+		pi.ipi_spec_dst = ((const struct sockaddr_in *)local)->sin_addr;
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+	struct in6_pktinfo pi6 = { 0 };
+	pi6.ipi6_addr = ((const struct sockaddr_in6 *)local)->sin6_addr;
+	c->cmsg_level = IPPROTO_IPV6;
+	c->cmsg_type = IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(pi6));
+	memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
+	(void)ul;
+	return CMSG_SPACE(sizeof(pi6));
+}
+
+/* Send the replies queued this turn; a failed send is counted and dropped, never retried. */
+static void
+udp_flush(struct udp_listener *ul, unsigned n)
+{
+	unsigned done = 0;
+	int rc;
+
+	while (done < n) {
+		rc = sendmmsg(ul->fd, ul->txmsg + done, n - done, 0);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			ul->stats->tx_errors++;
+			done++;		/* skip the datagram the kernel refused */
+			continue;
+		}
+		ul->stats->tx_msgs += (unsigned)rc;
+		done += (unsigned)rc;
+	}
+}
+
+/* Arm the receive headers for a batch. */
+static void
+udp_arm_rx(struct udp_listener *ul)
+{
+	unsigned i;
+
+	for (i = 0; i < UDP_BATCH; i++) {
+		struct msghdr *mh = &ul->rxmsg[i].msg_hdr;
+		mh->msg_name = &ul->peer[i];
+		mh->msg_namelen = sizeof(ul->peer[i]);
+		mh->msg_iov = &ul->rxiov[i];
+		mh->msg_iovlen = 1;
+		mh->msg_control = ul->rxctl[i];
+		mh->msg_controllen = sizeof(ul->rxctl[i]);
+		mh->msg_flags = 0;
+	}
+}
+
+/* Run one received batch through the core and queue the replies. */
+static unsigned
+udp_process_batch(struct udp_listener *ul, unsigned n, uint64_t now)
+{
+	struct sockaddr_storage local;
+	struct pkt_ctx pkt = { .tp = TRANSPORT_UDP, .now_ms = now };
+	unsigned i, out = 0;
+	ssize_t len;
+
+	for (i = 0; i < n; i++) {
+		struct msghdr *mh = &ul->rxmsg[i].msg_hdr, *th;
+
+		if (mh->msg_flags & MSG_TRUNC) {
+			ul->stats->rx_nonstun++;
+			continue;
+		}
+		udp_local_addr(ul, mh, &local);
+		pkt.peer = (struct sockaddr *)&ul->peer[i];
+		pkt.local = (struct sockaddr *)&local;
+		len = server_process(ul->srv, &pkt, ul->rx + (size_t)i * UDP_RX_SIZE,
+		    ul->rxmsg[i].msg_len, ul->tx[out], UDP_TX_SIZE);
+		if (len <= 0)
+			continue;
+		th = &ul->txmsg[out].msg_hdr;
+		memset(th, 0, sizeof(*th));
+		ul->txiov[out].iov_base = ul->tx[out];
+		ul->txiov[out].iov_len = (size_t)len;
+		th->msg_name = &ul->peer[i];
+		th->msg_namelen = mh->msg_namelen;
+		th->msg_iov = &ul->txiov[out];
+		th->msg_iovlen = 1;
+		if (ul->wildcard) {
+			th->msg_control = ul->txctl[out];
+			th->msg_controllen = udp_set_source(ul, ul->txctl[out],
+			    (struct sockaddr *)&local);
+		}
+		out++;
+	}
+	return out;
+}
+
+/* The socket is readable: drain a bounded number of batches. */
+static void
+udp_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_listener *ul = arg;
+	unsigned turn, nout;
+	int n;
+
+	for (turn = 0; turn < UDP_MAX_TURNS; turn++) {
+		udp_arm_rx(ul);
+		n = recvmmsg(fd, ul->rxmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		nout = udp_process_batch(ul, (unsigned)n, listen_now_ms());
+		if (nout > 0)
+			udp_flush(ul, nout);
+		if (n < UDP_BATCH)
+			break;
+	}
+}
+
+/* Wrap a worker's UDP socket; the listener owns fd from here on. */
+struct udp_listener *
+udp_listener_new(struct event_base *base, int fd, const struct sockaddr *bound,
+    struct server *srv, struct stats *stats)
+{
+	struct udp_listener *ul = xcalloc(1, sizeof(*ul));
+	unsigned i;
+
+	ul->fd = fd;
+	memcpy(&ul->bound, bound, addr_len(bound));
+	ul->wildcard = addr_is_any(bound);
+	ul->srv = srv;
+	ul->stats = stats;
+	ul->rx = xcalloc(UDP_BATCH, UDP_RX_SIZE);
+	for (i = 0; i < UDP_BATCH; i++) {
+		ul->rxiov[i].iov_base = ul->rx + (size_t)i * UDP_RX_SIZE;
+		ul->rxiov[i].iov_len = UDP_RX_SIZE;
+	}
+	ul->ev = event_new(base, fd, EV_READ | EV_PERSIST, udp_on_read, ul);
+	if (ul->ev == NULL || event_add(ul->ev, NULL) != 0)
+		fatalx("udp listener: cannot add event");
+	return ul;
+}
+
+/* Close and free a UDP listener. */
+void
+udp_listener_free(struct udp_listener *ul)
+{
+	if (ul == NULL)
+		return;
+	event_free(ul->ev);
+	close(ul->fd);
+	free(ul->rx);
+	free(ul);
+}

@@ -1,0 +1,164 @@
+/* stream.c: TCP client connections: cut the byte stream into STUN/ChannelData frames for the core. */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "addr.h"
+#include "chandata.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "stats.h"
+#include "stream.h"
+#include "xmalloc.h"
+
+#define STREAM_TX_SIZE	2048
+
+/* One client connection. */
+struct stream {
+	TAILQ_ENTRY(stream)	 entry;
+	struct stream_set	*set;
+	struct bufferevent	*bev;
+	struct sockaddr_storage	 peer;
+	struct sockaddr_storage	 local;
+};
+
+/* A worker's connections, so that shutdown can free every one. */
+struct stream_set {
+	TAILQ_HEAD(, stream)	 conns;
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct server		*srv;
+	struct stats		*stats;
+};
+
+/* Connections for one worker. */
+struct stream_set *
+stream_set_new(struct event_base *base, const struct config *cfg,
+    struct server *srv, struct stats *stats)
+{
+	struct stream_set *set = xcalloc(1, sizeof(*set));
+
+	TAILQ_INIT(&set->conns);
+	set->base = base;
+	set->cfg = cfg;
+	set->srv = srv;
+	set->stats = stats;
+	return set;
+}
+
+/* The one destructor of a connection. */
+static void
+stream_free(struct stream *s)
+{
+	TAILQ_REMOVE(&s->set->conns, s, entry);
+	bufferevent_free(s->bev);
+	free(s);
+}
+
+/* Close every connection and free the set. */
+void
+stream_set_free(struct stream_set *set)
+{
+	struct stream *s;
+
+	if (set == NULL)
+		return;
+	while ((s = TAILQ_FIRST(&set->conns)) != NULL)
+		stream_free(s);
+	free(set);
+}
+
+/* Hand one complete frame to the core and queue its reply. */
+static void
+stream_frame(struct stream *s, const uint8_t *frame, size_t len)
+{
+	struct pkt_ctx pkt = { .tp = TRANSPORT_TCP };
+	uint8_t out[STREAM_TX_SIZE];
+	struct timespec ts;
+	ssize_t n;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pkt.now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	pkt.peer = (struct sockaddr *)&s->peer;
+	pkt.local = (struct sockaddr *)&s->local;
+	n = server_process(s->set->srv, &pkt, frame, len, out, sizeof(out));
+	if (n > 0) {
+		if (bufferevent_write(s->bev, out, (size_t)n) == 0)
+			s->set->stats->tx_msgs++;
+		else
+			s->set->stats->tx_errors++;
+	}
+}
+
+/* Bytes arrived: process every complete frame; close on garbage or an oversized frame. */
+static void
+stream_on_read(struct bufferevent *bev, void *arg)
+{
+	struct stream *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t avail;
+	long flen;
+	uint8_t *p;
+
+	while ((avail = evbuffer_get_length(in)) > 0) {
+		p = evbuffer_pullup(in, avail < 4 ? (ssize_t)avail : 4);
+		flen = stream_frame_len(p, avail, (size_t)s->set->cfg->max_frame);
+		if (flen < 0) {
+			char name[ADDR_STRLEN];
+			s->set->stats->tcp_closed_bad++;
+			log_debug("tcp %s: bad or oversized frame, closing",
+			    addr_fmt((struct sockaddr *)&s->peer, name, sizeof(name)));
+			stream_free(s);
+			return;
+		}
+		if (flen == 0 || (size_t)flen > avail)
+			return;
+		p = evbuffer_pullup(in, flen);
+		stream_frame(s, p, (size_t)flen);
+		evbuffer_drain(in, (size_t)flen);
+	}
+}
+
+/* End of stream, error or idle timeout: the connection goes. */
+static void
+stream_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct stream *s = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		stream_free(s);
+}
+
+/* Take ownership of an accepted connection. */
+void
+stream_accept(struct stream_set *set, int fd, const struct sockaddr *peer,
+    const struct sockaddr *local)
+{
+	struct timeval idle = { set->cfg->tcp_idle_timeout, 0 };
+	struct stream *s;
+
+	s = xcalloc(1, sizeof(*s));
+	s->set = set;
+	memcpy(&s->peer, peer, addr_len(peer));
+	memcpy(&s->local, local, addr_len(local));
+	s->bev = bufferevent_socket_new(set->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL) {
+		close(fd);
+		free(s);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&set->conns, s, entry);
+	set->stats->tcp_accepted++;
+	bufferevent_setcb(s->bev, stream_on_read, NULL, stream_on_event, s);
+	bufferevent_set_timeouts(s->bev, &idle, NULL);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}

@@ -1,0 +1,287 @@
+/* turnd.c: main: flags, config load, -n configtest, daemonize, workers, TCP acceptor, signals. */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "addr.h"
+#include "config.h"
+#include "listen.h"
+#include "log.h"
+#include "stats.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#define MAX_ARGS	256
+
+/* What main owns while running. */
+struct turnd {
+	const struct config	*cfg;
+	struct event_base	*base;
+	struct worker		**workers;
+	unsigned		 nworkers;
+	unsigned		 next;		/* round-robin for TCP hand-off */
+	struct evconnlistener	*tcp[CONFIG_MAX_LISTEN];
+	unsigned		 ntcp;
+	struct event		*sig[3];
+};
+
+/* The command line, split into our flags and config overrides. */
+struct args {
+	const char		*config_path;
+	int			 foreground;
+	int			 configtest;
+	int			 verbose;
+	struct config_arg	 opts[MAX_ARGS];
+	unsigned		 nopts;
+};
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	FILE *f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: turnd [-fnv] [-c file] [--option value ...]\n"
+	    "  -c file     read this configuration file (default: none, built-in defaults)\n"
+	    "  -f          stay in the foreground, log to stderr\n"
+	    "  -n          check the configuration and exit\n"
+	    "  -v          more log detail (repeatable)\n"
+	    "  -h          this help\n"
+	    "  --version   print the version\n"
+	    "options (as in the config file; the command line overrides the file):\n");
+	config_print_help(f);
+	exit(status);
+}
+
+/* Parse argv; "--name value" for every config option, short flags for the rest. */
+static void
+args_parse(struct args *a, int argc, char **argv)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 1; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (strcmp(s, "--version") == 0) {
+			printf("turnd (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			exit(0);
+		} else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0)
+			usage(0);
+		else if (strncmp(s, "--", 2) == 0 && s[2] != '\0') {
+			if (!config_is_option(s + 2)) {
+				fprintf(stderr, "turnd: unknown option %s\n", s);
+				usage(1);
+			}
+			if (i + 1 >= argc || a->nopts == MAX_ARGS) {
+				fprintf(stderr, "turnd: %s needs a value\n", s);
+				usage(1);
+			}
+			a->opts[a->nopts].name = s + 2;
+			a->opts[a->nopts++].value = argv[++i];
+		} else if (s[0] == '-' && s[1] != '\0' && s[1] != '-') {
+			for (s++; *s != '\0'; s++) {
+				switch (*s) {
+				case 'f': a->foreground = 1; break;
+				case 'n': a->configtest = 1; break;
+				case 'v': a->verbose++; break;
+				case 'c':
+					if (s[1] != '\0')
+						a->config_path = s + 1;
+					else if (i + 1 < argc)
+						a->config_path = argv[++i];
+					else
+						usage(1);
+					s += strlen(s) - 1;
+					break;
+				default:
+					fprintf(stderr, "turnd: unknown flag -%c\n", *s);
+					usage(1);
+				}
+			}
+		} else {
+			fprintf(stderr, "turnd: unexpected argument %s\n", s);
+			usage(1);
+		}
+	}
+}
+
+/* Detach from the terminal: fork, new session, stdio to /dev/null. */
+static void
+daemonize(void)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() < 0)
+		fatal("setsid");
+	if (chdir("/") != 0)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+/* Workers: as configured, else one per CPU this process may run on. */
+static unsigned
+worker_count(const struct config *cfg)
+{
+	cpu_set_t set;
+	int n;
+
+	if (cfg->workers > 0)
+		return (unsigned)cfg->workers;
+	if (sched_getaffinity(0, sizeof(set), &set) != 0 || (n = CPU_COUNT(&set)) < 1)
+		return 1;
+	return (unsigned)n;
+}
+
+/* A TCP connection arrived: hand it to the next worker. */
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct turnd *t = arg;
+
+	evutil_make_socket_nonblocking(fd);
+	worker_hand_off(t->workers[t->next++ % t->nworkers], fd, sa);
+}
+
+/* Open the TCP listeners on the main thread. */
+static void
+open_tcp(struct turnd *t)
+{
+	char *cause = NULL;
+	unsigned i;
+	int fd;
+
+	for (i = 0; i < t->cfg->nlisten; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&t->cfg->listen[i];
+
+		if ((fd = listen_tcp_socket(sa, &cause)) < 0)
+			fatalx("tcp: %s", cause);
+		t->tcp[t->ntcp] = evconnlistener_new(t->base, on_accept, t,
+		    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+		if (t->tcp[t->ntcp] == NULL)
+			fatalx("tcp: cannot create listener");
+		t->ntcp++;
+	}
+}
+
+/* SIGINT or SIGTERM: leave the main loop; cleanup follows. */
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct turnd *t = arg;
+
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopbreak(t->base);
+}
+
+/* Start workers, listeners and signal handlers. */
+static void
+turnd_start(struct turnd *t)
+{
+	char name[ADDR_STRLEN];
+	unsigned i;
+
+	t->nworkers = worker_count(t->cfg);
+	t->workers = xcalloc(t->nworkers, sizeof(*t->workers));
+	for (i = 0; i < t->nworkers; i++)
+		t->workers[i] = worker_new(i, t->cfg);
+	if (t->cfg->tcp)
+		open_tcp(t);
+	t->sig[0] = evsignal_new(t->base, SIGINT, on_stop_signal, t);
+	t->sig[1] = evsignal_new(t->base, SIGTERM, on_stop_signal, t);
+	for (i = 0; i < 2; i++)
+		if (t->sig[i] == NULL || event_add(t->sig[i], NULL) != 0)
+			fatalx("cannot install signal handlers");
+	for (i = 0; i < t->nworkers; i++)
+		worker_start(t->workers[i]);
+	for (i = 0; i < t->cfg->nlisten; i++)
+		log_info("listening on %s (%s%s%s)", addr_fmt((const struct sockaddr *)
+		    &t->cfg->listen[i], name, sizeof(name)), t->cfg->udp ? "udp" : "",
+		    t->cfg->udp && t->cfg->tcp ? ", " : "", t->cfg->tcp ? "tcp" : "");
+	log_info("%s %s started with %u worker(s)", PACKAGE_NAME, PACKAGE_VERSION,
+	    t->nworkers);
+}
+
+/* Stop workers, log the counters and free everything. */
+static void
+turnd_stop(struct turnd *t)
+{
+	struct stats total;
+	unsigned i;
+
+	memset(&total, 0, sizeof(total));
+	for (i = 0; i < t->ntcp; i++)
+		evconnlistener_free(t->tcp[i]);
+	for (i = 0; i < t->nworkers; i++)
+		worker_stop(t->workers[i]);
+	for (i = 0; i < t->nworkers; i++) {
+		stats_add(&total, worker_stats(t->workers[i]));
+		worker_free(t->workers[i]);
+	}
+	stats_log(&total);
+	free(t->workers);
+	for (i = 0; i < 2; i++)
+		event_free(t->sig[i]);
+	event_base_free(t->base);
+	libevent_global_shutdown();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct turnd t;
+	struct args a;
+	struct config *cfg;
+	char *cause = NULL;
+
+	args_parse(&a, argc, argv);
+	log_init("turnd", LOG_LEVEL_INFO, false);
+	if ((cfg = config_load(a.config_path, a.opts, a.nopts, &cause)) == NULL) {
+		fprintf(stderr, "turnd: %s\n", cause ? cause : "configuration error");
+		free(cause);
+		return 1;
+	}
+	if (a.configtest) {
+		printf("turnd: configuration OK\n");
+		config_free(cfg);
+		return 0;
+	}
+	log_init("turnd", cfg->log_level + a.verbose > LOG_LEVEL_DEBUG ?
+	    LOG_LEVEL_DEBUG : cfg->log_level + a.verbose, cfg->syslog || !a.foreground);
+	signal(SIGPIPE, SIG_IGN);
+	if (!a.foreground)
+		daemonize();
+	memset(&t, 0, sizeof(t));
+	t.cfg = cfg;
+	if ((t.base = event_base_new()) == NULL)
+		fatalx("cannot create event base");
+	turnd_start(&t);
+	event_base_dispatch(t.base);
+	turnd_stop(&t);
+	config_free(cfg);
+	return 0;
+}

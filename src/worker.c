@@ -1,0 +1,203 @@
+/* worker.c: one thread per worker with its own event_base, UDP sockets, connections and core. */
+#include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "addr.h"
+#include "config.h"
+#include "listen.h"
+#include "log.h"
+#include "server.h"
+#include "stats.h"
+#include "stream.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+/* What the acceptor writes into a worker's pipe; small enough to be written atomically. */
+struct handoff {
+	int			 fd;	/* -1: stop the loop */
+	struct sockaddr_storage	 peer;
+	struct sockaddr_storage	 local;
+};
+
+struct worker {
+	unsigned		 id;
+	pthread_t		 thread;
+	int			 running;
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct server		*srv;
+	struct stats		 stats;
+	struct udp_listener	*udp[CONFIG_MAX_LISTEN];
+	unsigned		 nudp;
+	struct stream_set	*streams;
+	int			 pipe[2];	/* acceptor -> worker hand-off */
+	struct event		*pipe_ev;
+};
+
+/* Take a hand-off from the pipe: a new TCP connection, or the order to stop. */
+static void
+worker_on_pipe(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct handoff h;
+	ssize_t n;
+
+	while ((n = read(fd, &h, sizeof(h))) == (ssize_t)sizeof(h)) {
+		if (h.fd < 0) {
+			event_base_loopbreak(w->base);
+			return;
+		}
+		stream_accept(w->streams, h.fd, (struct sockaddr *)&h.peer,
+		    (struct sockaddr *)&h.local);
+	}
+}
+
+/* Open this worker's UDP sockets, one per listen address (SO_REUSEPORT). */
+static void
+worker_open_udp(struct worker *w)
+{
+	char *cause = NULL;
+	unsigned i;
+	int fd;
+
+	for (i = 0; i < w->cfg->nlisten; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&w->cfg->listen[i];
+
+		if ((fd = listen_udp_socket(sa, &cause)) < 0)
+			fatalx("udp: %s", cause);
+		w->udp[w->nudp++] = udp_listener_new(w->base, fd, sa, w->srv,
+		    &w->stats);
+	}
+}
+
+/* Build a worker; its sockets are bound now, so a bind error stops startup. */
+struct worker *
+worker_new(unsigned id, const struct config *cfg)
+{
+	struct worker *w = xcalloc(1, sizeof(*w));
+	struct event_config *ec;
+
+	w->id = id;
+	w->cfg = cfg;
+	/* Only this thread touches the base, so libevent need not lock it. */
+	if ((ec = event_config_new()) == NULL ||
+	    event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK) != 0 ||
+	    (w->base = event_base_new_with_config(ec)) == NULL)
+		fatalx("worker %u: cannot create event base", id);
+	event_config_free(ec);
+	w->srv = server_new(cfg, &w->stats);
+	w->streams = stream_set_new(w->base, cfg, w->srv, &w->stats);
+	if (pipe2(w->pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+		fatal("worker %u: pipe", id);
+	w->pipe_ev = event_new(w->base, w->pipe[0], EV_READ | EV_PERSIST,
+	    worker_on_pipe, w);
+	if (w->pipe_ev == NULL || event_add(w->pipe_ev, NULL) != 0)
+		fatalx("worker %u: cannot add pipe event", id);
+	if (cfg->udp)
+		worker_open_udp(w);
+	return w;
+}
+
+/* The thread body: run the loop until told to stop. */
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+/* Start the worker's thread. */
+void
+worker_start(struct worker *w)
+{
+	int rc;
+
+	if ((rc = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+		errno = rc;
+		fatal("worker %u: pthread_create", w->id);
+	}
+	w->running = 1;
+}
+
+/* Write one hand-off; the pipe is the only thing the threads share on this path. */
+static void
+worker_write(struct worker *w, const struct handoff *h)
+{
+	ssize_t n;
+
+	do
+		n = write(w->pipe[1], h, sizeof(*h));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*h)) {
+		log_warn("worker %u: hand-off failed", w->id);
+		if (h->fd >= 0)
+			close(h->fd);
+	}
+}
+
+/* Give an accepted TCP connection to this worker. */
+void
+worker_hand_off(struct worker *w, int fd, const struct sockaddr *peer)
+{
+	struct handoff h;
+	socklen_t len = sizeof(h.local);
+
+	memset(&h, 0, sizeof(h));
+	h.fd = fd;
+	memcpy(&h.peer, peer, addr_len(peer));
+	if (getsockname(fd, (struct sockaddr *)&h.local, &len) != 0) {
+		close(fd);
+		return;
+	}
+	worker_write(w, &h);
+}
+
+/* Tell the worker to stop and wait for its thread. */
+void
+worker_stop(struct worker *w)
+{
+	struct handoff h;
+
+	if (!w->running)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.fd = -1;
+	worker_write(w, &h);
+	pthread_join(w->thread, NULL);
+	w->running = 0;
+}
+
+/* Free everything the worker owns; its thread must have stopped. */
+void
+worker_free(struct worker *w)
+{
+	unsigned i;
+
+	if (w == NULL)
+		return;
+	for (i = 0; i < w->nudp; i++)
+		udp_listener_free(w->udp[i]);
+	stream_set_free(w->streams);
+	event_free(w->pipe_ev);
+	close(w->pipe[0]);
+	close(w->pipe[1]);
+	server_free(w->srv);
+	event_base_free(w->base);
+	free(w);
+}
+
+/* The worker's counters (read after it stopped, or racily for a rough report). */
+const struct stats *
+worker_stats(const struct worker *w)
+{
+	return &w->stats;
+}
