@@ -4,15 +4,44 @@
 
 #include <sys/socket.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
-#define CONFIG_MAX_LISTEN	32
+#include "policy.h"
+
+#define CONFIG_MAX_ADDRS	32
+#define CONFIG_MAX_SECRETS	8
 #define CONFIG_DEFAULT_PORT	3478
+
+struct addr_list {
+	struct sockaddr_storage	 addr[CONFIG_MAX_ADDRS];
+	unsigned		 n;
+};
+
+struct cidr_list {
+	struct cidr		 cidr[POLICY_MAX_CIDRS];
+	unsigned		 n;
+};
+
+/* An advertised address for a relay address behind 1:1 NAT; private is AF_UNSPEC for "any of its family". */
+struct external_map {
+	struct sockaddr_storage	 public;
+	struct sockaddr_storage	 private;
+};
+
+/* A long-term credential: a password, or keys stored for one realm and algorithm. */
+struct config_user {
+	char		*name;
+	char		*password;	/* NULL when only keys are stored */
+	bool		 has_md5_key;
+	bool		 has_sha256_key;
+	uint8_t		 md5_key[16];
+	uint8_t		 sha256_key[32];
+};
 
 /* Built once, then read-only: workers hold a const pointer to it. */
 struct config {
-	struct sockaddr_storage	 listen[CONFIG_MAX_LISTEN];
-	unsigned		 nlisten;
+	struct addr_list	 listen;
 	int			 workers;	/* 0: one per CPU we may run on */
 	bool			 udp;
 	bool			 tcp;
@@ -23,6 +52,29 @@ struct config {
 	int			 tcp_idle_timeout;
 	int			 log_level;
 	bool			 syslog;
+	/* TURN */
+	char			*realm;
+	struct config_user	*users;
+	unsigned		 nusers;
+	char			*secrets[CONFIG_MAX_SECRETS];
+	unsigned		 nsecrets;
+	int			 secret_algorithm;	/* 0: HMAC-SHA1, 1: HMAC-SHA256 */
+	bool			 userhash;
+	int			 nonce_lifetime;
+	struct addr_list	 relay_ip;
+	struct external_map	 external[CONFIG_MAX_ADDRS];
+	unsigned		 nexternal;
+	int			 relay_port_min;
+	int			 relay_port_max;
+	struct cidr_list	 allow_peer;
+	struct cidr_list	 deny_peer;
+	int			 allocation_lifetime;
+	int			 max_allocation_lifetime;
+	int			 user_quota;
+	int			 total_quota;
+	int			 max_permissions;
+	int			 bandwidth;	/* bytes per second per allocation; 0: unlimited */
+	bool			 strict_channels;
 };
 
 struct config_arg {

@@ -8,48 +8,94 @@
 #include <strings.h>
 
 #include <libconfig.h>
+#include <openssl/crypto.h>
 
 #include "addr.h"
 #include "config.h"
 #include "log.h"
 #include "xmalloc.h"
 
-enum opt_type { OPT_INT, OPT_BOOL, OPT_STRING, OPT_LEVEL, OPT_ADDRS };
+enum opt_type {
+	OPT_INT, OPT_BOOL, OPT_STRING, OPT_ENUM,
+	/* list types: a string or a list in the file, repeatable on the command line */
+	OPT_ADDRS, OPT_IPS, OPT_CIDRS, OPT_SECRETS, OPT_USERS, OPT_EXTERNAL,
+	OPT_PORTRANGE,
+};
 
 /* One option: its name in the file and on the command line, its type, range, default and help. */
 struct opt_def {
-	const char	*name;
-	enum opt_type	 type;
-	size_t		 off;
-	int		 min;
-	int		 max;
-	const char	*def;
-	const char	*help;
+	const char		*name;
+	enum opt_type		 type;
+	size_t			 off;
+	int			 min;
+	int			 max;
+	const char		*def;
+	const char		*help;
+	const char *const	*names;		/* OPT_ENUM: the accepted words, by value */
 };
 
 #define OFF(f)	offsetof(struct config, f)
 
+static const char *const level_names[] = { "error", "warning", "info", "debug", NULL };
+static const char *const secret_alg_names[] = { "sha1", "sha256", NULL };
+
 static const struct opt_def opt_defs[] = {
 	{ "listen", OPT_ADDRS, OFF(listen), 0, 0, "0.0.0.0:3478 [::]:3478",
-	  "address[:port] to listen on, UDP and TCP (repeatable; IPv6 as [::1]:3478)" },
+	  "address[:port] to listen on, UDP and TCP (repeatable; IPv6 as [::1]:3478)", NULL },
 	{ "workers", OPT_INT, OFF(workers), 0, 256, "0",
-	  "worker threads; 0 runs one per CPU the process may use" },
-	{ "udp", OPT_BOOL, OFF(udp), 0, 0, "true", "serve UDP on the listen addresses" },
-	{ "tcp", OPT_BOOL, OFF(tcp), 0, 0, "true", "serve TCP on the listen addresses" },
+	  "worker threads; 0 runs one per CPU the process may use", NULL },
+	{ "udp", OPT_BOOL, OFF(udp), 0, 0, "true", "serve UDP on the listen addresses", NULL },
+	{ "tcp", OPT_BOOL, OFF(tcp), 0, 0, "true", "serve TCP on the listen addresses", NULL },
 	{ "software", OPT_STRING, OFF(software), 0, 763, PACKAGE_NAME " " PACKAGE_VERSION,
-	  "SOFTWARE attribute in responses; empty to send none" },
+	  "SOFTWARE attribute in responses; empty to send none", NULL },
 	{ "rfc3489", OPT_BOOL, OFF(rfc3489), 0, 0, "true",
-	  "answer classic RFC 3489 Binding requests (no magic cookie) with MAPPED-ADDRESS" },
+	  "answer classic RFC 3489 Binding requests (no magic cookie) with MAPPED-ADDRESS", NULL },
 	{ "mapped_address", OPT_BOOL, OFF(mapped_address), 0, 0, "false",
-	  "add MAPPED-ADDRESS to RFC 5389/8489 Binding responses, for old clients" },
+	  "add MAPPED-ADDRESS to RFC 5389/8489 Binding responses, for old clients", NULL },
 	{ "max_frame", OPT_INT, OFF(max_frame), 24, 65540, "8192",
-	  "largest message accepted on a TCP connection, in bytes; larger closes it" },
+	  "largest message accepted on a TCP connection, in bytes; larger closes it", NULL },
 	{ "tcp_idle_timeout", OPT_INT, OFF(tcp_idle_timeout), 1, 86400, "300",
-	  "seconds a TCP connection may stay silent before it is closed" },
-	{ "log_level", OPT_LEVEL, OFF(log_level), 0, 0, "info",
-	  "error, warning, info or debug" },
+	  "seconds a TCP connection may stay silent before it is closed", NULL },
+	{ "log_level", OPT_ENUM, OFF(log_level), 0, 0, "info",
+	  "error, warning, info or debug", level_names },
 	{ "syslog", OPT_BOOL, OFF(syslog), 0, 0, "false",
-	  "log to syslog (daemon facility) instead of stderr" },
+	  "log to syslog (daemon facility) instead of stderr", NULL },
+	{ "realm", OPT_STRING, OFF(realm), 1, 763, "mini_rtc",
+	  "the long-term credential realm", NULL },
+	{ "user", OPT_USERS, OFF(users), 0, 0, "",
+	  "a TURN user as NAME:PASSWORD (repeatable); the file also takes stored keys", NULL },
+	{ "secret", OPT_SECRETS, OFF(secrets), 0, 0, "",
+	  "a shared secret for time-limited credentials (repeatable, for rotation)", NULL },
+	{ "secret_algorithm", OPT_ENUM, OFF(secret_algorithm), 0, 0, "sha1",
+	  "HMAC of shared-secret passwords: sha1 (the TURN REST API) or sha256", secret_alg_names },
+	{ "userhash", OPT_BOOL, OFF(userhash), 0, 0, "false",
+	  "offer USERHASH (anonymous usernames); only with static users, no secrets", NULL },
+	{ "nonce_lifetime", OPT_INT, OFF(nonce_lifetime), 10, 3600, "600",
+	  "seconds a NONCE stays valid", NULL },
+	{ "relay_ip", OPT_IPS, OFF(relay_ip), 0, 0, "",
+	  "address relays are opened on (repeatable); empty: the non-wildcard listen addresses", NULL },
+	{ "external_ip", OPT_EXTERNAL, OFF(external), 0, 0, "",
+	  "PUBLIC or PUBLIC/PRIVATE: advertise PUBLIC for a relay address behind 1:1 NAT", NULL },
+	{ "relay_ports", OPT_PORTRANGE, OFF(relay_port_min), 0, 0, "49152-65535",
+	  "MIN-MAX: the UDP ports relays use", NULL },
+	{ "allow_peer", OPT_CIDRS, OFF(allow_peer), 0, 0, "",
+	  "CIDR of peers allowed even in the reserved ranges (repeatable)", NULL },
+	{ "deny_peer", OPT_CIDRS, OFF(deny_peer), 0, 0, "",
+	  "CIDR of peers denied (repeatable)", NULL },
+	{ "allocation_lifetime", OPT_INT, OFF(allocation_lifetime), 60, 86400, "600",
+	  "default allocation lifetime in seconds", NULL },
+	{ "max_allocation_lifetime", OPT_INT, OFF(max_allocation_lifetime), 60, 86400, "3600",
+	  "longest allocation lifetime a client may ask for", NULL },
+	{ "user_quota", OPT_INT, OFF(user_quota), 0, 1000000, "0",
+	  "allocations per user at once (486 beyond); 0: no limit", NULL },
+	{ "total_quota", OPT_INT, OFF(total_quota), 0, 10000000, "0",
+	  "allocations in all at once (508 beyond); 0: no limit", NULL },
+	{ "max_permissions", OPT_INT, OFF(max_permissions), 1, 1024, "64",
+	  "permissions per allocation", NULL },
+	{ "bandwidth", OPT_INT, OFF(bandwidth), 0, 1000000000, "0",
+	  "bytes per second each allocation may relay, each way; 0: no limit", NULL },
+	{ "strict_channels", OPT_BOOL, OFF(strict_channels), 0, 0, "false",
+	  "accept only RFC 8656 channel numbers 0x4000-0x4FFF (else up to 0x7FFF, as RFC 5766)", NULL },
 };
 
 #define NOPTS	(sizeof(opt_defs) / sizeof(opt_defs[0]))
@@ -91,10 +137,23 @@ config_is_option(const char *name)
 	return opt_find(name) != NULL;
 }
 
-/* Parse an integer within the option's range. */
+/* The field an option writes. */
+static void *
+opt_field(struct config *cfg, const struct opt_def *d)
+{
+	return (char *)cfg + d->off;
+}
+
+/* Is this one of the list types (repeatable, a list in the file)? */
+static bool
+opt_is_list(const struct opt_def *d)
+{
+	return d->type >= OPT_ADDRS && d->type <= OPT_EXTERNAL;
+}
+
+/* Parse an integer within [min, max]. */
 static int
-opt_set_int(struct config *cfg, const struct opt_def *d, const char *v,
-    const char *where, char **cause)
+parse_int(const char *v, long min, long max, long *out)
 {
 	char *end;
 	long n;
@@ -102,12 +161,27 @@ opt_set_int(struct config *cfg, const struct opt_def *d, const char *v,
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (*v == '\0' || *end != '\0' || errno != 0)
-		return cfg_fail(cause, "%s: %s: '%s' is not an integer", where,
-		    d->name, v);
-	if (n < d->min || n > d->max)
-		return cfg_fail(cause, "%s: %s: %ld is out of range %d-%d",
-		    where, d->name, n, d->min, d->max);
-	*(int *)((char *)cfg + d->off) = (int)n;
+		return -EINVAL;
+	if (n < min || n > max)
+		return -ERANGE;
+	*out = n;
+	return 0;
+}
+
+/* Parse an integer option. */
+static int
+opt_set_int(struct config *cfg, const struct opt_def *d, const char *v,
+    const char *where, char **cause)
+{
+	long n = 0;
+	int rc = parse_int(v, d->min, d->max, &n);
+
+	if (rc == -EINVAL)
+		return cfg_fail(cause, "%s: %s: '%s' is not an integer", where, d->name, v);
+	if (rc == -ERANGE)
+		return cfg_fail(cause, "%s: %s: %s is out of range %d-%d", where,
+		    d->name, v, d->min, d->max);
+	*(int *)opt_field(cfg, d) = (int)n;
 	return 0;
 }
 
@@ -116,34 +190,165 @@ static int
 opt_set_bool(struct config *cfg, const struct opt_def *d, const char *v,
     const char *where, char **cause)
 {
-	bool *b = (bool *)((char *)cfg + d->off);
+	bool *b = opt_field(cfg, d);
 
-	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
-	    strcmp(v, "1") == 0)
+	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0)
 		*b = true;
-	else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
-	    strcmp(v, "0") == 0)
+	else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 || strcmp(v, "0") == 0)
 		*b = false;
 	else
-		return cfg_fail(cause, "%s: %s: '%s' is not true or false",
-		    where, d->name, v);
+		return cfg_fail(cause, "%s: %s: '%s' is not true or false", where, d->name, v);
 	return 0;
 }
 
-/* Add one listen address. */
+/* Pick one word of an enumeration. */
+static int
+opt_set_enum(struct config *cfg, const struct opt_def *d, const char *v,
+    const char *where, char **cause)
+{
+	int i;
+
+	for (i = 0; d->names[i] != NULL; i++)
+		if (strcasecmp(v, d->names[i]) == 0) {
+			*(int *)opt_field(cfg, d) = i;
+			return 0;
+		}
+	return cfg_fail(cause, "%s: %s: '%s' is not one of the accepted words (see "
+	    "turnd.conf(5))", where, d->name, v);
+}
+
+/* Add an address to a list; ports are required off for OPT_IPS. */
 static int
 opt_add_addr(struct config *cfg, const struct opt_def *d, const char *v,
     const char *where, char **cause)
 {
+	struct addr_list *l = opt_field(cfg, d);
 	struct sockaddr_storage ss;
+	bool ip_only = d->type == OPT_IPS;
 
-	if (addr_parse(v, CONFIG_DEFAULT_PORT, &ss) != 0)
-		return cfg_fail(cause, "%s: %s: '%s' is not an address[:port]"
-		    " (IPv6 as [::1]:3478)", where, d->name, v);
-	if (cfg->nlisten == CONFIG_MAX_LISTEN)
-		return cfg_fail(cause, "%s: %s: more than %d addresses", where,
-		    d->name, CONFIG_MAX_LISTEN);
-	cfg->listen[cfg->nlisten++] = ss;
+	if (addr_parse(v, ip_only ? 1 : CONFIG_DEFAULT_PORT, &ss) != 0 ||
+	    (ip_only && addr_port((struct sockaddr *)&ss) != 1))
+		return cfg_fail(cause, "%s: %s: '%s' is not %s", where, d->name, v,
+		    ip_only ? "an IP address" : "an address[:port] (IPv6 as [::1]:3478)");
+	if (ip_only)
+		addr_set_port((struct sockaddr *)&ss, 0);
+	if (l->n == CONFIG_MAX_ADDRS)
+		return cfg_fail(cause, "%s: %s: more than %d addresses", where, d->name,
+		    CONFIG_MAX_ADDRS);
+	l->addr[l->n++] = ss;
+	return 0;
+}
+
+/* Add a CIDR to a list. */
+static int
+opt_add_cidr(struct config *cfg, const struct opt_def *d, const char *v,
+    const char *where, char **cause)
+{
+	struct cidr_list *l = opt_field(cfg, d);
+
+	if (l->n == POLICY_MAX_CIDRS)
+		return cfg_fail(cause, "%s: %s: more than %d entries", where, d->name,
+		    POLICY_MAX_CIDRS);
+	if (cidr_parse(v, &l->cidr[l->n]) != 0)
+		return cfg_fail(cause, "%s: %s: '%s' is not an address or CIDR", where,
+		    d->name, v);
+	l->n++;
+	return 0;
+}
+
+/* Add a shared secret. */
+static int
+opt_add_secret(struct config *cfg, const struct opt_def *d, const char *v,
+    const char *where, char **cause)
+{
+	if (cfg->nsecrets == CONFIG_MAX_SECRETS)
+		return cfg_fail(cause, "%s: %s: more than %d secrets", where, d->name,
+		    CONFIG_MAX_SECRETS);
+	if (v[0] == '\0')
+		return cfg_fail(cause, "%s: %s: empty secret", where, d->name);
+	cfg->secrets[cfg->nsecrets++] = xstrdup(v);
+	return 0;
+}
+
+/* A new, empty user slot. */
+static struct config_user *
+config_user_new(struct config *cfg)
+{
+	struct config_user *u;
+
+	cfg->users = xreallocarray(cfg->users, cfg->nusers + 1, sizeof(*cfg->users));
+	u = &cfg->users[cfg->nusers++];
+	memset(u, 0, sizeof(*u));
+	return u;
+}
+
+/* Add a user given as NAME:PASSWORD (the password may itself hold colons). */
+static int
+opt_add_user(struct config *cfg, const struct opt_def *d, const char *v,
+    const char *where, char **cause)
+{
+	const char *colon = strchr(v, ':');
+	struct config_user *u;
+
+	if (colon == NULL || colon == v || colon[1] == '\0')
+		return cfg_fail(cause, "%s: %s: expected NAME:PASSWORD", where, d->name);
+	if ((size_t)(colon - v) > 513)
+		return cfg_fail(cause, "%s: %s: name longer than 513 bytes", where, d->name);
+	u = config_user_new(cfg);
+	u->name = strndup(v, (size_t)(colon - v));
+	if (u->name == NULL)
+		fatal("strndup");
+	u->password = xstrdup(colon + 1);
+	return 0;
+}
+
+/* Add PUBLIC or PUBLIC/PRIVATE. */
+static int
+opt_add_external(struct config *cfg, const struct opt_def *d, const char *v,
+    const char *where, char **cause)
+{
+	struct external_map *m;
+	char buf[128], *slash;
+
+	if (cfg->nexternal == CONFIG_MAX_ADDRS || strlen(v) >= sizeof(buf))
+		return cfg_fail(cause, "%s: %s: too many or too long", where, d->name);
+	strcpy(buf, v);
+	m = &cfg->external[cfg->nexternal];
+	memset(m, 0, sizeof(*m));
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (addr_parse(buf, 1, &m->public) != 0 ||
+	    (slash != NULL && addr_parse(slash, 1, &m->private) != 0) ||
+	    (slash != NULL && m->private.ss_family != m->public.ss_family))
+		return cfg_fail(cause, "%s: %s: '%s' is not PUBLIC or PUBLIC/PRIVATE "
+		    "(IP addresses of one family)", where, d->name, v);
+	addr_set_port((struct sockaddr *)&m->public, 0);
+	if (slash != NULL)
+		addr_set_port((struct sockaddr *)&m->private, 0);
+	cfg->nexternal++;
+	return 0;
+}
+
+/* Parse MIN-MAX into relay_port_min and relay_port_max. */
+static int
+opt_set_portrange(struct config *cfg, const struct opt_def *d, const char *v,
+    const char *where, char **cause)
+{
+	char buf[32], *dash;
+	long lo, hi;
+
+	if (strlen(v) >= sizeof(buf))
+		return cfg_fail(cause, "%s: %s: expected MIN-MAX", where, d->name);
+	strcpy(buf, v);
+	if ((dash = strchr(buf, '-')) == NULL)
+		return cfg_fail(cause, "%s: %s: expected MIN-MAX", where, d->name);
+	*dash++ = '\0';
+	if (parse_int(buf, 1024, 65535, &lo) != 0 || parse_int(dash, 1024, 65535, &hi) != 0 ||
+	    lo > hi || hi - lo < 1)
+		return cfg_fail(cause, "%s: %s: '%s' is not MIN-MAX with 1024 <= MIN < MAX "
+		    "<= 65535", where, d->name, v);
+	cfg->relay_port_min = (int)lo;
+	cfg->relay_port_max = (int)hi;
 	return 0;
 }
 
@@ -153,34 +358,88 @@ opt_set(struct config *cfg, const struct opt_def *d, const char *v,
     const char *where, char **cause)
 {
 	char **s;
-	int level;
 
 	switch (d->type) {
 	case OPT_INT:
 		return opt_set_int(cfg, d, v, where, cause);
 	case OPT_BOOL:
 		return opt_set_bool(cfg, d, v, where, cause);
+	case OPT_ENUM:
+		return opt_set_enum(cfg, d, v, where, cause);
 	case OPT_STRING:
-		if (strlen(v) > (size_t)d->max)
-			return cfg_fail(cause, "%s: %s: longer than %d bytes",
-			    where, d->name, d->max);
-		s = (char **)((char *)cfg + d->off);
+		if (strlen(v) > (size_t)d->max || strlen(v) < (size_t)d->min)
+			return cfg_fail(cause, "%s: %s: must be %d to %d bytes long",
+			    where, d->name, d->min, d->max);
+		s = opt_field(cfg, d);
 		free(*s);
 		*s = xstrdup(v);
 		return 0;
-	case OPT_LEVEL:
-		if ((level = log_level_parse(v)) < 0)
-			return cfg_fail(cause, "%s: %s: '%s' is not error, "
-			    "warning, info or debug", where, d->name, v);
-		*(int *)((char *)cfg + d->off) = level;
-		return 0;
 	case OPT_ADDRS:
+	case OPT_IPS:
 		return opt_add_addr(cfg, d, v, where, cause);
+	case OPT_CIDRS:
+		return opt_add_cidr(cfg, d, v, where, cause);
+	case OPT_SECRETS:
+		return opt_add_secret(cfg, d, v, where, cause);
+	case OPT_USERS:
+		return opt_add_user(cfg, d, v, where, cause);
+	case OPT_EXTERNAL:
+		return opt_add_external(cfg, d, v, where, cause);
+	case OPT_PORTRANGE:
+		return opt_set_portrange(cfg, d, v, where, cause);
 	}
 	return cfg_fail(cause, "%s: %s: bad option type", where, d->name);
 }
 
-/* Fill every option with its default. */
+/* Free one user's strings, wiping the password. */
+static void
+config_user_clear(struct config_user *u)
+{
+	free(u->name);
+	if (u->password != NULL) {
+		OPENSSL_cleanse(u->password, strlen(u->password));
+		free(u->password);
+	}
+	OPENSSL_cleanse(u, sizeof(*u));
+}
+
+/* Empty a list option (the file or the first --flag replaces what came before). */
+static void
+opt_clear(struct config *cfg, const struct opt_def *d)
+{
+	unsigned i;
+
+	switch (d->type) {
+	case OPT_ADDRS:
+	case OPT_IPS:
+		((struct addr_list *)opt_field(cfg, d))->n = 0;
+		break;
+	case OPT_CIDRS:
+		((struct cidr_list *)opt_field(cfg, d))->n = 0;
+		break;
+	case OPT_SECRETS:
+		for (i = 0; i < cfg->nsecrets; i++) {
+			OPENSSL_cleanse(cfg->secrets[i], strlen(cfg->secrets[i]));
+			free(cfg->secrets[i]);
+		}
+		cfg->nsecrets = 0;
+		break;
+	case OPT_USERS:
+		for (i = 0; i < cfg->nusers; i++)
+			config_user_clear(&cfg->users[i]);
+		free(cfg->users);
+		cfg->users = NULL;
+		cfg->nusers = 0;
+		break;
+	case OPT_EXTERNAL:
+		cfg->nexternal = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Fill every option with its default; list defaults are space-separated. */
 static void
 opt_defaults(struct config *cfg)
 {
@@ -190,7 +449,7 @@ opt_defaults(struct config *cfg)
 	for (i = 0; i < NOPTS; i++) {
 		const struct opt_def *d = &opt_defs[i];
 
-		if (d->type != OPT_ADDRS) {
+		if (!opt_is_list(d)) {
 			if (opt_set(cfg, d, d->def, "default", &cause) != 0)
 				fatalx("%s", cause);
 			continue;
@@ -204,7 +463,7 @@ opt_defaults(struct config *cfg)
 	}
 }
 
-/* Render a scalar libconfig setting as text for config_set, checking its type. */
+/* Render a scalar libconfig setting as text for opt_set, checking its type. */
 static int
 opt_from_setting(config_setting_t *s, const struct opt_def *d, char *buf,
     size_t len, const char **out)
@@ -238,9 +497,87 @@ opt_type_name(const struct opt_def *d)
 	switch (d->type) {
 	case OPT_INT: return "an integer";
 	case OPT_BOOL: return "true or false";
-	case OPT_ADDRS: return "a string or a list of strings";
-	default: return "a string";
+	case OPT_USERS: return "a list of \"NAME:PASSWORD\" strings or { name = ...; } groups";
+	default: return opt_is_list(d) ? "a string or a list of strings" : "a string";
 	}
+}
+
+/* Decode exactly n bytes of hex. */
+static int
+hex_decode(const char *s, uint8_t *out, size_t n)
+{
+	size_t i;
+	unsigned v;
+
+	if (strncmp(s, "0x", 2) == 0)
+		s += 2;
+	if (strlen(s) != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* A user given as a group: name, and password or stored keys. */
+static int
+opt_add_user_group(struct config *cfg, const struct opt_def *d, config_setting_t *g,
+    const char *where, char **cause)
+{
+	const char *name = NULL, *pw = NULL, *md5 = NULL, *sha = NULL;
+	struct config_user *u;
+
+	config_setting_lookup_string(g, "name", &name);
+	config_setting_lookup_string(g, "password", &pw);
+	config_setting_lookup_string(g, "md5_key", &md5);
+	config_setting_lookup_string(g, "sha256_key", &sha);
+	if (name == NULL || name[0] == '\0' || strlen(name) > 513)
+		return cfg_fail(cause, "%s: %s: each user needs a name (at most 513 bytes)",
+		    where, d->name);
+	if ((pw == NULL) == (md5 == NULL && sha == NULL))
+		return cfg_fail(cause, "%s: %s: user '%s' needs a password, or md5_key "
+		    "and/or sha256_key, not both", where, d->name, name);
+	u = config_user_new(cfg);
+	u->name = xstrdup(name);
+	u->password = pw != NULL ? xstrdup(pw) : NULL;
+	if (md5 != NULL && hex_decode(md5, u->md5_key, 16) != 0)
+		return cfg_fail(cause, "%s: %s: user '%s': md5_key is not 32 hex digits",
+		    where, d->name, name);
+	if (sha != NULL && hex_decode(sha, u->sha256_key, 32) != 0)
+		return cfg_fail(cause, "%s: %s: user '%s': sha256_key is not 64 hex digits",
+		    where, d->name, name);
+	u->has_md5_key = md5 != NULL;
+	u->has_sha256_key = sha != NULL;
+	return 0;
+}
+
+/* Apply each element of a list setting. */
+static int
+opt_apply_list(struct config *cfg, const struct opt_def *d, config_setting_t *s,
+    const char *where, char **cause)
+{
+	int i, n = config_setting_length(s);
+
+	for (i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		char ewhere[512];
+
+		snprintf(ewhere, sizeof(ewhere), "%s:%d", config_setting_source_file(e),
+		    config_setting_source_line(e));
+		if (d->type == OPT_USERS && config_setting_is_group(e)) {
+			if (opt_add_user_group(cfg, d, e, ewhere, cause) != 0)
+				return -1;
+			continue;
+		}
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return cfg_fail(cause, "%s: %s: takes %s", ewhere, d->name,
+			    opt_type_name(d));
+		if (opt_set(cfg, d, config_setting_get_string(e), ewhere, cause) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Apply one top-level setting from the file. */
@@ -250,34 +587,18 @@ config_apply_setting(struct config *cfg, config_setting_t *s, char **cause)
 	const struct opt_def *d;
 	const char *name = config_setting_name(s), *text;
 	char where[512], buf[32];
-	int i, n;
 
 	snprintf(where, sizeof(where), "%s:%d", config_setting_source_file(s),
 	    config_setting_source_line(s));
-	if (name == NULL || (d = opt_find(name)) == NULL ||
-	    strchr(name, '-') != NULL)
+	if (name == NULL || (d = opt_find(name)) == NULL || strchr(name, '-') != NULL)
 		return cfg_fail(cause, "%s: unknown option '%s'", where,
 		    name != NULL ? name : "?");
-	if (d->type == OPT_ADDRS && (config_setting_is_array(s) ||
-	    config_setting_is_list(s))) {
-		cfg->nlisten = 0;
-		n = config_setting_length(s);
-		for (i = 0; i < n; i++) {
-			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-			if (config_setting_type(e) != CONFIG_TYPE_STRING)
-				return cfg_fail(cause, "%s: %s: takes %s", where,
-				    d->name, opt_type_name(d));
-			if (opt_set(cfg, d, config_setting_get_string(e), where,
-			    cause) != 0)
-				return -1;
-		}
-		return 0;
-	}
+	if (opt_is_list(d))
+		opt_clear(cfg, d);
+	if (opt_is_list(d) && (config_setting_is_array(s) || config_setting_is_list(s)))
+		return opt_apply_list(cfg, d, s, where, cause);
 	if (opt_from_setting(s, d, buf, sizeof(buf), &text) != 0)
-		return cfg_fail(cause, "%s: %s: takes %s", where, d->name,
-		    opt_type_name(d));
-	if (d->type == OPT_ADDRS)
-		cfg->nlisten = 0;
+		return cfg_fail(cause, "%s: %s: takes %s", where, d->name, opt_type_name(d));
 	return opt_set(cfg, d, text, where, cause);
 }
 
@@ -292,8 +613,7 @@ cfg_read_file(struct config *cfg, const char *path, char **cause)
 	config_init(&lc);
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-			rc = cfg_fail(cause, "%s: cannot read: %s", path,
-			    strerror(errno));
+			rc = cfg_fail(cause, "%s: cannot read: %s", path, strerror(errno));
 		else
 			rc = cfg_fail(cause, "%s:%d: %s", config_error_file(&lc) ?
 			    config_error_file(&lc) : path, config_error_line(&lc),
@@ -303,8 +623,8 @@ cfg_read_file(struct config *cfg, const char *path, char **cause)
 	root = config_root_setting(&lc);
 	n = config_setting_length(root);
 	for (i = 0; i < n && rc == 0; i++)
-		rc = config_apply_setting(cfg, config_setting_get_elem(root,
-		    (unsigned)i), cause);
+		rc = config_apply_setting(cfg, config_setting_get_elem(root, (unsigned)i),
+		    cause);
 out:
 	config_destroy(&lc);
 	return rc;
@@ -315,8 +635,8 @@ static int
 config_apply_args(struct config *cfg, const struct config_arg *args,
     unsigned nargs, char **cause)
 {
+	bool seen[NOPTS] = { false };
 	const struct opt_def *d;
-	bool listen_seen = false;
 	char where[300];
 	unsigned i;
 
@@ -324,14 +644,33 @@ config_apply_args(struct config *cfg, const struct config_arg *args,
 		snprintf(where, sizeof(where), "command line: --%s", args[i].name);
 		if ((d = opt_find(args[i].name)) == NULL)
 			return cfg_fail(cause, "%s: unknown option", where);
-		/* The first --listen replaces the file's list; later ones add. */
-		if (d->type == OPT_ADDRS && !listen_seen) {
-			cfg->nlisten = 0;
-			listen_seen = true;
+		/* The first --flag of a list replaces the file's list; later ones add. */
+		if (opt_is_list(d) && !seen[d - opt_defs]) {
+			opt_clear(cfg, d);
+			seen[d - opt_defs] = true;
 		}
 		if (opt_set(cfg, d, args[i].value, "command line", cause) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* Checks across options, once everything is read. */
+static int
+config_validate(const struct config *cfg, const char *path, char **cause)
+{
+	const char *where = path != NULL ? path : "configuration";
+
+	if (cfg->listen.n == 0)
+		return cfg_fail(cause, "%s: no listen address", where);
+	if (cfg->allocation_lifetime > cfg->max_allocation_lifetime)
+		return cfg_fail(cause, "%s: allocation_lifetime (%d) exceeds "
+		    "max_allocation_lifetime (%d)", where, cfg->allocation_lifetime,
+		    cfg->max_allocation_lifetime);
+	/* A USERHASH cannot be reversed to a minted shared-secret username. */
+	if (cfg->userhash && cfg->nsecrets > 0)
+		return cfg_fail(cause, "%s: userhash cannot be offered in a realm with "
+		    "shared secrets; set userhash = false or remove the secrets", where);
 	return 0;
 }
 
@@ -345,25 +684,26 @@ config_load(const char *path, const struct config_arg *args, unsigned nargs,
 	*cause = NULL;
 	opt_defaults(cfg);
 	if ((path != NULL && cfg_read_file(cfg, path, cause) != 0) ||
-	    config_apply_args(cfg, args, nargs, cause) != 0) {
-		config_free(cfg);
-		return NULL;
-	}
-	if (cfg->nlisten == 0) {
-		cfg_fail(cause, "%s: no listen address", path ? path : "config");
+	    config_apply_args(cfg, args, nargs, cause) != 0 ||
+	    config_validate(cfg, path, cause) != 0) {
 		config_free(cfg);
 		return NULL;
 	}
 	return cfg;
 }
 
-/* Free a snapshot. */
+/* Free a snapshot, wiping secrets. */
 void
 config_free(struct config *cfg)
 {
+	size_t i;
+
 	if (cfg == NULL)
 		return;
+	for (i = 0; i < NOPTS; i++)
+		opt_clear(cfg, &opt_defs[i]);
 	free(cfg->software);
+	free(cfg->realm);
 	free(cfg);
 }
 
@@ -374,6 +714,7 @@ config_print_help(FILE *f)
 	size_t i;
 
 	for (i = 0; i < NOPTS; i++)
-		fprintf(f, "  --%-18s %s (default: %s)\n", opt_defs[i].name,
-		    opt_defs[i].help, opt_defs[i].def);
+		fprintf(f, "  --%-24s %s%s%s%s\n", opt_defs[i].name, opt_defs[i].help,
+		    opt_defs[i].def[0] ? " (default: " : "", opt_defs[i].def,
+		    opt_defs[i].def[0] ? ")" : "");
 }

@@ -30,7 +30,7 @@ struct turnd {
 	struct worker		**workers;
 	unsigned		 nworkers;
 	unsigned		 next;		/* round-robin for TCP hand-off */
-	struct evconnlistener	*tcp[CONFIG_MAX_LISTEN];
+	struct evconnlistener	*tcp[CONFIG_MAX_ADDRS];
 	unsigned		 ntcp;
 	struct event		*sig[3];
 };
@@ -175,8 +175,8 @@ open_tcp(struct turnd *t)
 	unsigned i;
 	int fd;
 
-	for (i = 0; i < t->cfg->nlisten; i++) {
-		const struct sockaddr *sa = (const struct sockaddr *)&t->cfg->listen[i];
+	for (i = 0; i < t->cfg->listen.n; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&t->cfg->listen.addr[i];
 
 		if ((fd = listen_tcp_socket(sa, &cause)) < 0)
 			fatalx("tcp: %s", cause);
@@ -218,9 +218,9 @@ turnd_start(struct turnd *t)
 			fatalx("cannot install signal handlers");
 	for (i = 0; i < t->nworkers; i++)
 		worker_start(t->workers[i]);
-	for (i = 0; i < t->cfg->nlisten; i++)
+	for (i = 0; i < t->cfg->listen.n; i++)
 		log_info("listening on %s (%s%s%s)", addr_fmt((const struct sockaddr *)
-		    &t->cfg->listen[i], name, sizeof(name)), t->cfg->udp ? "udp" : "",
+		    &t->cfg->listen.addr[i], name, sizeof(name)), t->cfg->udp ? "udp" : "",
 		    t->cfg->udp && t->cfg->tcp ? ", " : "", t->cfg->tcp ? "tcp" : "");
 	log_info("%s %s started with %u worker(s)", PACKAGE_NAME, PACKAGE_VERSION,
 	    t->nworkers);

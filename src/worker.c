@@ -34,7 +34,7 @@ struct worker {
 	const struct config	*cfg;
 	struct server		*srv;
 	struct stats		 stats;
-	struct udp_listener	*udp[CONFIG_MAX_LISTEN];
+	struct udp_listener	*udp[CONFIG_MAX_ADDRS];
 	unsigned		 nudp;
 	struct stream_set	*streams;
 	int			 pipe[2];	/* acceptor -> worker hand-off */
@@ -67,8 +67,8 @@ worker_open_udp(struct worker *w)
 	unsigned i;
 	int fd;
 
-	for (i = 0; i < w->cfg->nlisten; i++) {
-		const struct sockaddr *sa = (const struct sockaddr *)&w->cfg->listen[i];
+	for (i = 0; i < w->cfg->listen.n; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&w->cfg->listen.addr[i];
 
 		if ((fd = listen_udp_socket(sa, &cause)) < 0)
 			fatalx("udp: %s", cause);

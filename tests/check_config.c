@@ -17,9 +17,9 @@ START_TEST(test_defaults)
 	char a[ADDR_STRLEN];
 
 	ck_assert_ptr_nonnull(cfg);
-	ck_assert_uint_eq(cfg->nlisten, 2);
-	ck_assert_str_eq(addr_fmt((struct sockaddr *)&cfg->listen[0], a, sizeof(a)), "0.0.0.0:3478");
-	ck_assert_str_eq(addr_fmt((struct sockaddr *)&cfg->listen[1], a, sizeof(a)), "[::]:3478");
+	ck_assert_uint_eq(cfg->listen.n, 2);
+	ck_assert_str_eq(addr_fmt((struct sockaddr *)&cfg->listen.addr[0], a, sizeof(a)), "0.0.0.0:3478");
+	ck_assert_str_eq(addr_fmt((struct sockaddr *)&cfg->listen.addr[1], a, sizeof(a)), "[::]:3478");
 	ck_assert(cfg->udp && cfg->tcp && cfg->rfc3489 && !cfg->mapped_address);
 	ck_assert_int_eq(cfg->workers, 0);
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_INFO);
@@ -36,8 +36,8 @@ START_TEST(test_good_file_and_overrides)
 	struct config *cfg = config_load(TEST_DATA "/good.conf", NULL, 0, &cause);
 
 	ck_assert_msg(cfg != NULL, "%s", cause);
-	ck_assert_uint_eq(cfg->nlisten, 2);
-	ck_assert_str_eq(addr_fmt((struct sockaddr *)&cfg->listen[1], a, sizeof(a)), "[::1]:5001");
+	ck_assert_uint_eq(cfg->listen.n, 2);
+	ck_assert_str_eq(addr_fmt((struct sockaddr *)&cfg->listen.addr[1], a, sizeof(a)), "[::1]:5001");
 	ck_assert_int_eq(cfg->workers, 2);
 	ck_assert_str_eq(cfg->software, "test server");
 	ck_assert(!cfg->tcp);
@@ -47,9 +47,9 @@ START_TEST(test_good_file_and_overrides)
 	/* The command line beats the file; the first --listen replaces the file's list. */
 	cfg = config_load(TEST_DATA "/good.conf", args, 3, &cause);
 	ck_assert_msg(cfg != NULL, "%s", cause);
-	ck_assert_uint_eq(cfg->nlisten, 2);
-	ck_assert_str_eq(addr_fmt((struct sockaddr *)&cfg->listen[0], a, sizeof(a)), "127.0.0.2:3478");
-	ck_assert_str_eq(addr_fmt((struct sockaddr *)&cfg->listen[1], a, sizeof(a)), "[::1]:7000");
+	ck_assert_uint_eq(cfg->listen.n, 2);
+	ck_assert_str_eq(addr_fmt((struct sockaddr *)&cfg->listen.addr[0], a, sizeof(a)), "127.0.0.2:3478");
+	ck_assert_str_eq(addr_fmt((struct sockaddr *)&cfg->listen.addr[1], a, sizeof(a)), "[::1]:7000");
 	ck_assert_int_eq(cfg->max_frame, 2048);
 	ck_assert_int_eq(cfg->workers, 2);
 	config_free(cfg);
