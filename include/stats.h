@@ -14,6 +14,13 @@ struct stats {
 	uint64_t	tx_errors;	/* send failures */
 	uint64_t	tcp_accepted;
 	uint64_t	tcp_closed_bad;	/* closed for a bad or oversized frame */
+	uint64_t	allocs_created;
+	uint64_t	allocs_freed;
+	uint64_t	relay_up_pkts;	/* client -> peer */
+	uint64_t	relay_up_bytes;
+	uint64_t	relay_down_pkts;	/* peer -> client */
+	uint64_t	relay_down_bytes;
+	uint64_t	relay_dropped;	/* no allocation, permission or channel; over bandwidth */
 	uint64_t	reply_ok;
 	uint64_t	reply_code[700];	/* error responses by code, 300-699 */
 };

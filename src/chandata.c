@@ -5,7 +5,12 @@
 #include "rbuf.h"
 #include "stun.h"
 
-/* Classify a datagram by its first byte (RFC 7983 section 7). */
+/*
+ * Classify a datagram by its first byte (RFC 7983 section 7). RFC 7983
+ * gives TURN channels 64-79 (0x4000-0x4FFF, RFC 8656), but RFC 5766
+ * clients use channels up to 0x7FFF, and 80-127 belong to nothing else,
+ * so the whole 64-127 is ChannelData; the channel limit is checked later.
+ */
 enum demux_kind
 demux_classify(const uint8_t *p, size_t len)
 {
@@ -15,7 +20,7 @@ demux_classify(const uint8_t *p, size_t len)
 		return DEMUX_STUN;
 	if (p[0] >= 20 && p[0] <= 63)
 		return DEMUX_DTLS;
-	if (p[0] >= 64 && p[0] <= 79)
+	if (p[0] >= 64 && p[0] <= 127)
 		return DEMUX_CHANDATA;
 	if (p[0] >= 128 && p[0] <= 191)
 		return DEMUX_RTP;

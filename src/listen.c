@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "conn.h"
 #include "listen.h"
 #include "log.h"
 #include "server.h"
@@ -29,6 +30,7 @@
 
 /* A worker's UDP socket on one listen address, with its batch buffers. */
 struct udp_listener {
+	struct conn		 conn;		/* first: the core answers through it */
 	int			 fd;
 	struct sockaddr_storage	 bound;
 	int			 wildcard;	/* bound to 0.0.0.0 or ::, so replies need pktinfo */
@@ -214,7 +216,8 @@ static unsigned
 udp_process_batch(struct udp_listener *ul, unsigned n, uint64_t now)
 {
 	struct sockaddr_storage local;
-	struct pkt_ctx pkt = { .tp = TRANSPORT_UDP, .now_ms = now };
+	struct pkt_ctx pkt = { .tp = TRANSPORT_UDP, .conn = ul, .now_ms = now,
+	    .wall_s = (uint64_t)time(NULL) };
 	unsigned i, out = 0;
 	ssize_t len;
 
@@ -271,6 +274,28 @@ udp_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Send relayed data to a client from this listener, leaving from the address it used. */
+static int
+udp_conn_send(struct conn *c, const struct sockaddr *client, const struct sockaddr *local,
+    const uint8_t *data, size_t len)
+{
+	struct udp_listener *ul = (struct udp_listener *)c;
+	char ctl[CMSG_SPACE_PKTINFO];
+	struct iovec iov = { (void *)data, len };
+	struct msghdr mh = { .msg_name = (void *)client, .msg_namelen = addr_len(client),
+	    .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (ul->wildcard) {
+		mh.msg_control = ctl;
+		mh.msg_controllen = udp_set_source(ul, ctl, local);
+	}
+	if (sendmsg(ul->fd, &mh, MSG_DONTWAIT) != (ssize_t)len) {
+		ul->stats->tx_errors++;
+		return -1;
+	}
+	return 0;
+}
+
 /* Wrap a worker's UDP socket; the listener owns fd from here on. */
 struct udp_listener *
 udp_listener_new(struct event_base *base, int fd, const struct sockaddr *bound,
@@ -279,6 +304,7 @@ udp_listener_new(struct event_base *base, int fd, const struct sockaddr *bound,
 	struct udp_listener *ul = xcalloc(1, sizeof(*ul));
 	unsigned i;
 
+	ul->conn.send = udp_conn_send;
 	ul->fd = fd;
 	memcpy(&ul->bound, bound, addr_len(bound));
 	ul->wildcard = addr_is_any(bound);

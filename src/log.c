@@ -49,7 +49,7 @@ log_level_parse(const char *s)
 }
 
 /* Emit one line at a level, with an optional errno text. */
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_vemit(int level, int err, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };

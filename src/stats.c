@@ -19,6 +19,13 @@ stats_add(struct stats *dst, const struct stats *src)
 	dst->tx_errors += src->tx_errors;
 	dst->tcp_accepted += src->tcp_accepted;
 	dst->tcp_closed_bad += src->tcp_closed_bad;
+	dst->allocs_created += src->allocs_created;
+	dst->allocs_freed += src->allocs_freed;
+	dst->relay_up_pkts += src->relay_up_pkts;
+	dst->relay_up_bytes += src->relay_up_bytes;
+	dst->relay_down_pkts += src->relay_down_pkts;
+	dst->relay_down_bytes += src->relay_down_bytes;
+	dst->relay_dropped += src->relay_dropped;
 	dst->reply_ok += src->reply_ok;
 	for (i = 0; i < sizeof(dst->reply_code) / sizeof(dst->reply_code[0]); i++)
 		dst->reply_code[i] += src->reply_code[i];
@@ -46,11 +53,16 @@ stats_log(const struct stats *s)
 			n += (size_t)snprintf(codes + n, sizeof(codes) - n, " e%zu=%llu",
 			    i, (unsigned long long)s->reply_code[i]);
 	log_info("stats: rx=%llu nonstun=%llu invalid=%llu ignored=%llu tx=%llu "
-	    "tx_errors=%llu tcp_accepted=%llu tcp_closed_bad=%llu ok=%llu%s",
+	    "tx_errors=%llu tcp_accepted=%llu tcp_closed_bad=%llu allocs=%llu "
+	    "freed=%llu up=%llu/%lluB down=%llu/%lluB relay_dropped=%llu ok=%llu%s",
 	    (unsigned long long)s->rx_msgs, (unsigned long long)s->rx_nonstun,
 	    (unsigned long long)s->rx_invalid, (unsigned long long)s->rx_ignored,
 	    (unsigned long long)s->tx_msgs, (unsigned long long)s->tx_errors,
 	    (unsigned long long)s->tcp_accepted,
 	    (unsigned long long)s->tcp_closed_bad,
+	    (unsigned long long)s->allocs_created, (unsigned long long)s->allocs_freed,
+	    (unsigned long long)s->relay_up_pkts, (unsigned long long)s->relay_up_bytes,
+	    (unsigned long long)s->relay_down_pkts, (unsigned long long)s->relay_down_bytes,
+	    (unsigned long long)s->relay_dropped,
 	    (unsigned long long)s->reply_ok, codes);
 }

@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "chandata.h"
+#include "conn.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -21,9 +22,11 @@
 #include "xmalloc.h"
 
 #define STREAM_TX_SIZE	2048
+#define STREAM_MAX_QUEUED	(1024 * 1024)	/* bytes waiting for a slow client */
 
 /* One client connection. */
 struct stream {
+	struct conn		 conn;		/* first: the core answers through it */
 	TAILQ_ENTRY(stream)	 entry;
 	struct stream_set	*set;
 	struct bufferevent	*bev;
@@ -55,10 +58,12 @@ stream_set_new(struct event_base *base, const struct config *cfg,
 	return set;
 }
 
-/* The one destructor of a connection. */
+/* The one destructor of a connection; its allocation ends with it. */
 static void
 stream_free(struct stream *s)
 {
+	server_stream_closed(s->set->srv, TRANSPORT_TCP, (struct sockaddr *)&s->peer,
+	    (struct sockaddr *)&s->local);
 	TAILQ_REMOVE(&s->set->conns, s, entry);
 	bufferevent_free(s->bev);
 	free(s);
@@ -81,7 +86,7 @@ stream_set_free(struct stream_set *set)
 static void
 stream_frame(struct stream *s, const uint8_t *frame, size_t len)
 {
-	struct pkt_ctx pkt = { .tp = TRANSPORT_TCP };
+	struct pkt_ctx pkt = { .tp = TRANSPORT_TCP, .conn = s, .wall_s = (uint64_t)time(NULL) };
 	uint8_t out[STREAM_TX_SIZE];
 	struct timespec ts;
 	ssize_t n;
@@ -138,6 +143,21 @@ stream_on_event(struct bufferevent *bev, short what, void *arg)
 		stream_free(s);
 }
 
+/* Queue relayed data to the client; a client that does not read loses data, not memory. */
+static int
+stream_conn_send(struct conn *c, const struct sockaddr *client, const struct sockaddr *local,
+    const uint8_t *data, size_t len)
+{
+	struct stream *s = (struct stream *)c;
+
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > STREAM_MAX_QUEUED ||
+	    bufferevent_write(s->bev, data, len) != 0) {
+		s->set->stats->tx_errors++;
+		return -1;
+	}
+	return 0;
+}
+
 /* Take ownership of an accepted connection. */
 void
 stream_accept(struct stream_set *set, int fd, const struct sockaddr *peer,
@@ -147,6 +167,7 @@ stream_accept(struct stream_set *set, int fd, const struct sockaddr *peer,
 	struct stream *s;
 
 	s = xcalloc(1, sizeof(*s));
+	s->conn.send = stream_conn_send;
 	s->set = set;
 	memcpy(&s->peer, peer, addr_len(peer));
 	memcpy(&s->local, local, addr_len(local));

@@ -83,8 +83,10 @@ stun_put_fingerprint(struct wbuf *w)
 {
 	uint32_t crc;
 
-	if (w->overflow || w->len < STUN_HDR_LEN || w->cap - w->len < 8)
+	if (w->overflow || w->len < STUN_HDR_LEN || w->cap - w->len < 8) {
+		w->overflow = true;	/* a message missing its FINGERPRINT must not go out */
 		return -ENOSPC;
+	}
 	/* The CRC covers the header with its length already counting FINGERPRINT. */
 	wbuf_put_u16_at(w, 2, (uint16_t)(w->len + 8 - STUN_HDR_LEN));
 	crc = stun_crc32(w->p, w->len) ^ STUN_FP_XOR;
@@ -99,12 +101,16 @@ stun_put_mac(struct wbuf *w, uint16_t type, const char *digest, size_t maclen,
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	uint16_t hdrlen;
 
-	if (w->overflow || w->len < STUN_HDR_LEN || w->cap - w->len < 4 + maclen)
+	if (w->overflow || w->len < STUN_HDR_LEN || w->cap - w->len < 4 + maclen) {
+		w->overflow = true;	/* nor one missing its integrity */
 		return -ENOSPC;
+	}
 	hdrlen = (uint16_t)(w->len + 4 + maclen - STUN_HDR_LEN);
 	if (stun_hmac(digest, key, keylen, w->p, w->len, hdrlen, mac,
-	    sizeof(mac)) < (int)maclen)
+	    sizeof(mac)) < (int)maclen) {
+		w->overflow = true;
 		return -EINVAL;
+	}
 	return stun_put(w, type, mac, maclen);
 }
 

@@ -17,6 +17,8 @@
 #include "config.h"
 #include "listen.h"
 #include "log.h"
+#include "server.h"
+#include "shared.h"
 #include "stats.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -26,6 +28,7 @@
 /* What main owns while running. */
 struct turnd {
 	const struct config	*cfg;
+	struct turn_shared	 shared;
 	struct event_base	*base;
 	struct worker		**workers;
 	unsigned		 nworkers;
@@ -198,19 +201,30 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(t->base);
 }
 
-/* Start workers, listeners and signal handlers. */
+/* Bind every socket and build the workers, before any fork, so bind errors reach the terminal. */
+static void
+turnd_open(struct turnd *t)
+{
+	char *cause = NULL;
+	unsigned i;
+
+	if (shared_build(t->cfg, &t->shared, &cause) != 0)
+		fatalx("%s", cause ? cause : "cannot set up TURN state");
+	t->nworkers = worker_count(t->cfg);
+	t->workers = xcalloc(t->nworkers, sizeof(*t->workers));
+	for (i = 0; i < t->nworkers; i++)
+		t->workers[i] = worker_new(i, t->cfg, &t->shared);
+	if (t->cfg->tcp)
+		open_tcp(t);
+}
+
+/* Install signal handlers and start the worker threads (after any fork). */
 static void
 turnd_start(struct turnd *t)
 {
 	char name[ADDR_STRLEN];
 	unsigned i;
 
-	t->nworkers = worker_count(t->cfg);
-	t->workers = xcalloc(t->nworkers, sizeof(*t->workers));
-	for (i = 0; i < t->nworkers; i++)
-		t->workers[i] = worker_new(i, t->cfg);
-	if (t->cfg->tcp)
-		open_tcp(t);
 	t->sig[0] = evsignal_new(t->base, SIGINT, on_stop_signal, t);
 	t->sig[1] = evsignal_new(t->base, SIGTERM, on_stop_signal, t);
 	for (i = 0; i < 2; i++)
@@ -244,6 +258,7 @@ turnd_stop(struct turnd *t)
 	}
 	stats_log(&total);
 	free(t->workers);
+	shared_free(&t->shared);
 	for (i = 0; i < 2; i++)
 		event_free(t->sig[i]);
 	event_base_free(t->base);
@@ -266,19 +281,35 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (a.configtest) {
+		struct turn_shared sh;
+		if (shared_build(cfg, &sh, &cause) != 0) {
+			fprintf(stderr, "turnd: %s\n", cause ? cause : "configuration error");
+			return 1;
+		}
+		shared_free(&sh);
 		printf("turnd: configuration OK\n");
 		config_free(cfg);
 		return 0;
 	}
+	if (!cfg->udp && !cfg->tcp) {
+		fprintf(stderr, "turnd: udp and tcp are both false: nothing to serve\n");
+		return 1;
+	}
 	log_init("turnd", cfg->log_level + a.verbose > LOG_LEVEL_DEBUG ?
-	    LOG_LEVEL_DEBUG : cfg->log_level + a.verbose, cfg->syslog || !a.foreground);
+	    LOG_LEVEL_DEBUG : cfg->log_level + a.verbose, cfg->syslog);
 	signal(SIGPIPE, SIG_IGN);
-	if (!a.foreground)
-		daemonize();
 	memset(&t, 0, sizeof(t));
 	t.cfg = cfg;
 	if ((t.base = event_base_new()) == NULL)
 		fatalx("cannot create event base");
+	turnd_open(&t);
+	if (!a.foreground) {
+		log_init("turnd", cfg->log_level + a.verbose > LOG_LEVEL_DEBUG ?
+		    LOG_LEVEL_DEBUG : cfg->log_level + a.verbose, true);
+		daemonize();
+		if (event_reinit(t.base) != 0 || workers_reinit(t.workers, t.nworkers) != 0)
+			fatalx("cannot reinitialise event bases after fork");
+	}
 	turnd_start(&t);
 	event_base_dispatch(t.base);
 	turnd_stop(&t);

@@ -5,14 +5,17 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "addr.h"
 #include "config.h"
+#include "conn.h"
 #include "listen.h"
 #include "log.h"
+#include "relay.h"
 #include "server.h"
 #include "stats.h"
 #include "stream.h"
@@ -37,9 +40,54 @@ struct worker {
 	struct udp_listener	*udp[CONFIG_MAX_ADDRS];
 	unsigned		 nudp;
 	struct stream_set	*streams;
+	struct relay_rx		*relay_rx;
 	int			 pipe[2];	/* acceptor -> worker hand-off */
 	struct event		*pipe_ev;
+	struct event		*tick_ev;	/* expiry sweep, once a second */
 };
+
+/* The core's I/O table, bound to this worker. */
+static int
+io_relay_open(void *arg, struct alloc *a, unsigned idx, const struct sockaddr *sa,
+    void **handle)
+{
+	struct worker *w = arg;
+
+	return relay_sock_open(w->base, w->relay_rx, w->srv, a, sa, handle);
+}
+
+static void
+io_relay_close(void *arg, void *handle)
+{
+	relay_sock_close(handle);
+}
+
+static int
+io_relay_send(void *arg, void *handle, const struct sockaddr *peer, const uint8_t *data,
+    size_t len, bool df)
+{
+	return relay_sock_send(handle, peer, data, len, df);
+}
+
+static int
+io_client_send(void *arg, void *conn, const struct sockaddr *client,
+    const struct sockaddr *local, const uint8_t *data, size_t len)
+{
+	struct conn *c = conn;
+
+	return c->send(c, client, local, data, len);
+}
+
+/* Once a second: let the core expire what has run out. */
+static void
+worker_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	server_tick(w->srv, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
 
 /* Take a hand-off from the pipe: a new TCP connection, or the order to stop. */
 static void
@@ -79,9 +127,12 @@ worker_open_udp(struct worker *w)
 
 /* Build a worker; its sockets are bound now, so a bind error stops startup. */
 struct worker *
-worker_new(unsigned id, const struct config *cfg)
+worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
+	struct server_io io = { w, io_relay_open, io_relay_close, io_relay_send,
+	    io_client_send };
+	struct timeval second = { 1, 0 };
 	struct event_config *ec;
 
 	w->id = id;
@@ -92,7 +143,11 @@ worker_new(unsigned id, const struct config *cfg)
 	    (w->base = event_base_new_with_config(ec)) == NULL)
 		fatalx("worker %u: cannot create event base", id);
 	event_config_free(ec);
-	w->srv = server_new(cfg, &w->stats);
+	w->srv = server_new(cfg, shared, &io, &w->stats);
+	w->relay_rx = relay_rx_new();
+	w->tick_ev = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
+	if (w->tick_ev == NULL || event_add(w->tick_ev, &second) != 0)
+		fatalx("worker %u: cannot add timer", id);
 	w->streams = stream_set_new(w->base, cfg, w->srv, &w->stats);
 	if (pipe2(w->pipe, O_NONBLOCK | O_CLOEXEC) != 0)
 		fatal("worker %u: pipe", id);
@@ -113,6 +168,18 @@ worker_main(void *arg)
 
 	event_base_dispatch(w->base);
 	return NULL;
+}
+
+/* After a fork, give each worker's event base fresh kernel state. */
+int
+workers_reinit(struct worker **ws, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (event_reinit(ws[i]->base) != 0)
+			return -1;
+	return 0;
 }
 
 /* Start the worker's thread. */
@@ -176,6 +243,17 @@ worker_stop(struct worker *w)
 	w->running = 0;
 }
 
+/* Close connections handed off but never taken (the loop stopped first). */
+static void
+worker_drain_pipe(struct worker *w)
+{
+	struct handoff h;
+
+	while (read(w->pipe[0], &h, sizeof(h)) == (ssize_t)sizeof(h))
+		if (h.fd >= 0)
+			close(h.fd);
+}
+
 /* Free everything the worker owns; its thread must have stopped. */
 void
 worker_free(struct worker *w)
@@ -184,13 +262,17 @@ worker_free(struct worker *w)
 
 	if (w == NULL)
 		return;
+	/* Streams first: closing one ends its allocation in the core. */
+	stream_set_free(w->streams);
+	server_free(w->srv);
 	for (i = 0; i < w->nudp; i++)
 		udp_listener_free(w->udp[i]);
-	stream_set_free(w->streams);
+	relay_rx_free(w->relay_rx);
+	event_free(w->tick_ev);
+	worker_drain_pipe(w);
 	event_free(w->pipe_ev);
 	close(w->pipe[0]);
 	close(w->pipe[1]);
-	server_free(w->srv);
 	event_base_free(w->base);
 	free(w);
 }

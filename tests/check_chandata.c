@@ -8,12 +8,13 @@
 
 START_TEST(test_demux)
 {
-	static const uint8_t stun[] = { 0x00, 0x01 }, dtls[] = { 22 }, cd[] = { 0x40 },
+	static const uint8_t stun[] = { 0x00, 0x01 }, dtls[] = { 22 }, cd[] = { 0x40 }, cd5766[] = { 0x7f },
 	    rtp[] = { 0x80 }, other[] = { 0xff };
 
 	ck_assert_int_eq(demux_classify(stun, 2), DEMUX_STUN);
 	ck_assert_int_eq(demux_classify(dtls, 1), DEMUX_DTLS);
 	ck_assert_int_eq(demux_classify(cd, 1), DEMUX_CHANDATA);
+	ck_assert_int_eq(demux_classify(cd5766, 1), DEMUX_CHANDATA);	/* RFC 5766 range */
 	ck_assert_int_eq(demux_classify(rtp, 1), DEMUX_RTP);
 	ck_assert_int_eq(demux_classify(other, 1), DEMUX_OTHER);
 	ck_assert_int_eq(demux_classify(other, 0), DEMUX_OTHER);

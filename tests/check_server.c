@@ -7,6 +7,7 @@
 #include <check.h>
 
 #include "config.h"
+#include "shared.h"
 #include "server.h"
 #include "stats.h"
 #include "stun.h"
@@ -14,6 +15,9 @@
 static struct config	*cfg;
 static struct stats	 st;
 static struct server	*srv;
+static struct turn_shared shared;
+/* Binding never opens a relay or sends data: an I/O table that fails loudly. */
+static const struct server_io no_io;
 static struct sockaddr_in peer4, local4;
 static struct sockaddr_in6 peer6, local6;
 
@@ -25,8 +29,9 @@ setup_with(const struct config_arg *args, unsigned n)
 
 	cfg = config_load(NULL, args, n, &cause);
 	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(shared_build(cfg, &shared, &cause), 0);
 	memset(&st, 0, sizeof(st));
-	srv = server_new(cfg, &st);
+	srv = server_new(cfg, &shared, &no_io, &st);
 	peer4.sin_family = AF_INET;
 	peer4.sin_port = htons(40000);
 	inet_pton(AF_INET, "198.51.100.7", &peer4.sin_addr);
@@ -51,6 +56,7 @@ static void
 teardown(void)
 {
 	server_free(srv);
+	shared_free(&shared);
 	config_free(cfg);
 }
 
@@ -59,7 +65,7 @@ static ssize_t
 process(const uint8_t *in, size_t len, uint8_t *out, size_t cap, const struct sockaddr *peer,
     const struct sockaddr *local)
 {
-	struct pkt_ctx pkt = { TRANSPORT_UDP, peer, local, 1000 };
+	struct pkt_ctx pkt = { TRANSPORT_UDP, peer, local, NULL, 1000, 0 };
 
 	return server_process(srv, &pkt, in, len, out, cap);
 }
@@ -252,7 +258,7 @@ START_TEST(test_malformed_400_and_drops)
 	    NULL, 0, 0), out, sizeof(out), (struct sockaddr *)&peer4, (struct sockaddr *)&local4), 0);
 	ck_assert_uint_eq(st.rx_ignored, 2);
 	/* Not STUN at all: dropped and counted. */
-	ck_assert_int_eq(process((const uint8_t *)"hello world, not stun", 21, out, sizeof(out),
+	ck_assert_int_eq(process((const uint8_t *)"\xffhello, not stun!!", 21, out, sizeof(out),
 	    (struct sockaddr *)&peer4, (struct sockaddr *)&local4), 0);
 	ck_assert_uint_eq(st.rx_nonstun, 1);
 	/* A reply that does not fit the output buffer is not sent half-built. */

@@ -1,0 +1,21 @@
+/* core.h: the core's per-worker state, shared by server.c and the TURN method files only. */
+#ifndef MINIRTC_CORE_H
+#define MINIRTC_CORE_H
+
+#include "server.h"
+#include "turn.h"
+
+/* Per-worker protocol state; the worker owns it, so nothing here is locked. */
+struct server {
+	const struct config	*cfg;
+	struct turn_shared	*shared;
+	struct server_io	 io;
+	struct stats		*stats;
+	struct alloc_table	 allocs;
+	uint64_t		 txid_state;	/* for Data indication transaction IDs */
+};
+
+void	server_alloc_free(struct server *, struct alloc *);
+int	turn_auth(struct request *, struct auth_result *);
+
+#endif

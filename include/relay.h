@@ -1,0 +1,24 @@
+/* relay.h: relay sockets: one UDP socket per relayed address, read in batches with headroom. */
+#ifndef MINIRTC_RELAY_H
+#define MINIRTC_RELAY_H
+
+#include <sys/socket.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct alloc;
+struct event_base;
+struct relay_rx;
+struct server;
+struct stats;
+
+struct relay_rx	*relay_rx_new(void);
+void		 relay_rx_free(struct relay_rx *);
+int		 relay_sock_open(struct event_base *, struct relay_rx *, struct server *,
+		    struct alloc *, const struct sockaddr *, void **);
+void		 relay_sock_close(void *);
+int		 relay_sock_send(void *, const struct sockaddr *, const uint8_t *, size_t,
+		    bool);
+
+#endif

@@ -1,0 +1,174 @@
+/* relay.c: relay sockets: bind, recvmmsg into buffers with headroom, hand each datagram to the core. */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "addr.h"
+#include "log.h"
+#include "relay.h"
+#include "server.h"
+#include "xmalloc.h"
+
+#define RELAY_BATCH	32
+#define RELAY_MAX_TURNS	8
+#define RELAY_SLOT	(RELAY_HEADROOM + 65536 + RELAY_TAILROOM)
+
+/* A worker's receive buffers for all its relay sockets: one loop thread, so one set. */
+struct relay_rx {
+	uint8_t			*buf;	/* RELAY_BATCH slots of RELAY_SLOT bytes */
+	struct sockaddr_storage	 peer[RELAY_BATCH];
+	struct iovec		 iov[RELAY_BATCH];
+	struct mmsghdr		 msg[RELAY_BATCH];
+};
+
+/* One relayed address of one allocation. */
+struct relay_sock {
+	int			 fd;
+	int			 family;
+	struct event		*ev;
+	struct relay_rx		*rx;
+	struct server		*srv;
+	struct alloc		*alloc;
+};
+
+/* Buffers for one worker. */
+struct relay_rx *
+relay_rx_new(void)
+{
+	struct relay_rx *rx = xcalloc(1, sizeof(*rx));
+
+	rx->buf = xcalloc(RELAY_BATCH, RELAY_SLOT);
+	return rx;
+}
+
+/* Free a worker's buffers. */
+void
+relay_rx_free(struct relay_rx *rx)
+{
+	if (rx == NULL)
+		return;
+	free(rx->buf);
+	free(rx);
+}
+
+/* Monotonic milliseconds. */
+static uint64_t
+relay_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Peer datagrams arrived: batch them into the core, payload placed after the headroom. */
+static void
+relay_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_sock *rs = arg;
+	struct relay_rx *rx = rs->rx;
+	unsigned turn, i;
+	uint64_t now;
+	int n;
+
+	for (turn = 0; turn < RELAY_MAX_TURNS; turn++) {
+		for (i = 0; i < RELAY_BATCH; i++) {
+			rx->iov[i].iov_base = rx->buf + (size_t)i * RELAY_SLOT + RELAY_HEADROOM;
+			rx->iov[i].iov_len = 65536;
+			memset(&rx->msg[i].msg_hdr, 0, sizeof(rx->msg[i].msg_hdr));
+			rx->msg[i].msg_hdr.msg_name = &rx->peer[i];
+			rx->msg[i].msg_hdr.msg_namelen = sizeof(rx->peer[i]);
+			rx->msg[i].msg_hdr.msg_iov = &rx->iov[i];
+			rx->msg[i].msg_hdr.msg_iovlen = 1;
+		}
+		if ((n = recvmmsg(fd, rx->msg, RELAY_BATCH, MSG_DONTWAIT, NULL)) <= 0)
+			return;
+		now = relay_now_ms();
+		for (i = 0; i < (unsigned)n; i++)
+			server_relay_in(rs->srv, rs->alloc, (struct sockaddr *)&rx->peer[i],
+			    rx->iov[i].iov_base, rx->msg[i].msg_len, now);
+		if (n < RELAY_BATCH)
+			return;
+	}
+}
+
+/* Bind a relay socket; -EADDRINUSE tells the core to try another port. */
+int
+relay_sock_open(struct event_base *base, struct relay_rx *rx, struct server *srv,
+    struct alloc *alloc, const struct sockaddr *bind_addr, void **handle)
+{
+	struct relay_sock *rs;
+	int fd, on = 1, pmtu = IP_PMTUDISC_DONT, err;
+
+	fd = socket(bind_addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind_addr->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	else	/* no DF unless a Send indication asks for it (RFC 8656 section 11.2) */
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+	if (bind(fd, bind_addr, addr_len(bind_addr)) != 0) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	rs = xcalloc(1, sizeof(*rs));
+	rs->fd = fd;
+	rs->family = bind_addr->sa_family;
+	rs->rx = rx;
+	rs->srv = srv;
+	rs->alloc = alloc;
+	rs->ev = event_new(base, fd, EV_READ | EV_PERSIST, relay_on_read, rs);
+	if (rs->ev == NULL || event_add(rs->ev, NULL) != 0)
+		fatalx("relay: cannot add event");
+	*handle = rs;
+	return 0;
+}
+
+/* Close a relay socket (called from the allocation's destructor). */
+void
+relay_sock_close(void *handle)
+{
+	struct relay_sock *rs = handle;
+
+	event_free(rs->ev);
+	close(rs->fd);
+	free(rs);
+}
+
+/* Set or clear Don't Fragment on the socket. */
+static void
+relay_set_df(struct relay_sock *rs, bool df)
+{
+	int v;
+
+	if (rs->family == AF_INET6) {
+		v = df ? 1 : 0;
+		setsockopt(rs->fd, IPPROTO_IPV6, IPV6_DONTFRAG, &v, sizeof(v));
+	} else {
+		v = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+		setsockopt(rs->fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
+	}
+}
+
+/* Send to a peer; DF is set for this datagram alone when asked. */
+int
+relay_sock_send(void *handle, const struct sockaddr *peer, const uint8_t *data, size_t len,
+    bool df)
+{
+	struct relay_sock *rs = handle;
+	ssize_t n;
+
+	if (df)
+		relay_set_df(rs, true);
+	n = sendto(rs->fd, data, len, 0, peer, addr_len(peer));
+	if (df)
+		relay_set_df(rs, false);
+	return n == (ssize_t)len ? 0 : -1;
+}

@@ -1,0 +1,7 @@
+#!/bin/bash
+# binding_udp.sh: stunclient Bindings over UDP against turnd: IPv4, IPv6, JSON, classic, options, wildcards.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+watchdog 30
+
+binding_suite udp
