@@ -75,6 +75,13 @@ struct config {
 	int			 max_permissions;
 	int			 bandwidth;	/* bytes per second per allocation; 0: unlimited */
 	bool			 strict_channels;
+	/* RFC 5780 */
+	struct addr_list	 alternate_address;	/* at most one IP */
+	int			 alternate_port;	/* 0: the primary port + 1 */
+	/* Derived when alternate_address is set: the four UDP addresses of
+	 * NAT behaviour discovery, [primary/alternate IP][primary/alternate port]. */
+	bool			 rfc5780;
+	struct sockaddr_storage	 nat_addr[2][2];
 };
 
 struct config_arg {

@@ -10,9 +10,12 @@ struct stats;
 struct udp_listener;
 
 int	 listen_udp_socket(const struct sockaddr *, char **);
+int	 listen_udp_probe(const struct sockaddr *, char **);
 int	 listen_tcp_socket(const struct sockaddr *, char **);
 struct udp_listener *udp_listener_new(struct event_base *, int,
 	    const struct sockaddr *, struct server *, struct stats *);
+void	 udp_listener_set_siblings(struct udp_listener *, struct udp_listener **,
+	    unsigned);
 void	 udp_listener_free(struct udp_listener *);
 
 #endif

@@ -28,6 +28,8 @@ struct policy {
 	unsigned		 nown;
 	uint16_t		 relay_min;
 	uint16_t		 relay_max;
+	struct cidr		 reserved[POLICY_MAX_CIDRS];	/* the default deny list, parsed */
+	unsigned		 nreserved;
 };
 
 enum policy_verdict {
@@ -38,6 +40,7 @@ enum policy_verdict {
 	POLICY_DENY_DEFAULT,	/* a reserved, private or special-purpose range */
 };
 
+void			 policy_init(struct policy *);
 int			 cidr_parse(const char *, struct cidr *);
 bool			 cidr_match(const struct cidr *, const struct sockaddr *);
 enum policy_verdict	 policy_check_peer(const struct policy *, const struct sockaddr *);

@@ -41,6 +41,11 @@ struct pkt_ctx {
 	void			*conn;	/* the shell's listener or stream it came through */
 	uint64_t		 now_ms;	/* monotonic */
 	uint64_t		 wall_s;	/* Unix time, for credential expiry */
+	/* Where the reply goes when the core moves it (RFC 5780 CHANGE-REQUEST,
+	 * RESPONSE-PORT): the shell points these at AF_UNSPEC storage, or
+	 * leaves them NULL where it cannot send from another address. */
+	struct sockaddr_storage	*reply_from;
+	struct sockaddr_storage	*reply_to;
 };
 
 /* What the core asks of the shell; unit tests pass their own. */

@@ -15,7 +15,6 @@ void		 worker_start(struct worker *);
 int		 workers_reinit(struct worker **, unsigned);
 void		 worker_hand_off(struct worker *, int, const struct sockaddr *);
 void		 worker_stop(struct worker *);
-void		 worker_free(struct worker *);
-const struct stats *worker_stats(const struct worker *);
+void		 worker_free(struct worker *, struct stats *);
 
 #endif

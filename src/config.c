@@ -96,6 +96,10 @@ static const struct opt_def opt_defs[] = {
 	  "bytes per second each allocation may relay, each way; 0: no limit", NULL },
 	{ "strict_channels", OPT_BOOL, OFF(strict_channels), 0, 0, "false",
 	  "accept only RFC 8656 channel numbers 0x4000-0x4FFF (else up to 0x7FFF, as RFC 5766)", NULL },
+	{ "alternate_address", OPT_IPS, OFF(alternate_address), 0, 0, "",
+	  "a second IP of this host: turns on RFC 5780 NAT behaviour discovery (off when empty)", NULL },
+	{ "alternate_port", OPT_INT, OFF(alternate_port), 0, 65535, "0",
+	  "the RFC 5780 alternate port; 0 takes the primary port + 1", NULL },
 };
 
 #define NOPTS	(sizeof(opt_defs) / sizeof(opt_defs[0]))
@@ -655,14 +659,63 @@ config_apply_args(struct config *cfg, const struct config_arg *args,
 	return 0;
 }
 
+/*
+ * RFC 5780 needs two concrete IPs of one family: the alternate one, and
+ * the first listen address of that family as the primary. The four
+ * IP x port combinations are served over UDP.
+ */
+static int
+config_derive_5780(struct config *cfg, const char *where, char **cause)
+{
+	const struct sockaddr *alt, *l;
+	uint16_t port, altport;
+	unsigned i;
+
+	if (cfg->alternate_address.n == 0)
+		return 0;
+	if (cfg->alternate_address.n > 1)
+		return cfg_fail(cause, "%s: alternate_address takes one address", where);
+	alt = (const struct sockaddr *)&cfg->alternate_address.addr[0];
+	for (i = 0; i < cfg->listen.n; i++) {
+		l = (const struct sockaddr *)&cfg->listen.addr[i];
+		if (l->sa_family == alt->sa_family && !addr_is_any(l))
+			break;
+	}
+	if (i == cfg->listen.n)
+		return cfg_fail(cause, "%s: alternate_address needs a listen address of "
+		    "its family that is not a wildcard, as the primary", where);
+	port = addr_port(l);
+	altport = cfg->alternate_port != 0 ? (uint16_t)cfg->alternate_port : (uint16_t)(port + 1);
+	if (altport == port || altport == 0)
+		return cfg_fail(cause, "%s: alternate_port must differ from the primary "
+		    "port %u", where, port);
+	memcpy(&cfg->nat_addr[0][0], l, addr_len(l));
+	memcpy(&cfg->nat_addr[0][1], l, addr_len(l));
+	addr_set_port((struct sockaddr *)&cfg->nat_addr[0][1], altport);
+	memcpy(&cfg->nat_addr[1][0], alt, addr_len(alt));
+	addr_set_port((struct sockaddr *)&cfg->nat_addr[1][0], port);
+	memcpy(&cfg->nat_addr[1][1], alt, addr_len(alt));
+	addr_set_port((struct sockaddr *)&cfg->nat_addr[1][1], altport);
+	cfg->rfc5780 = true;
+	return 0;
+}
+
 /* Checks across options, once everything is read. */
 static int
-config_validate(const struct config *cfg, const char *path, char **cause)
+config_validate(struct config *cfg, const char *path, char **cause)
 {
 	const char *where = path != NULL ? path : "configuration";
 
+	unsigned i;
+
 	if (cfg->listen.n == 0)
 		return cfg_fail(cause, "%s: no listen address", where);
+	if (!cfg->udp && !cfg->tcp)
+		return cfg_fail(cause, "%s: udp and tcp are both false: nothing to serve", where);
+	for (i = 0; i < cfg->relay_ip.n; i++)
+		if (addr_is_any((const struct sockaddr *)&cfg->relay_ip.addr[i]))
+			return cfg_fail(cause, "%s: relay_ip must be a specific address, "
+			    "not a wildcard (it is advertised to clients)", where);
 	if (cfg->allocation_lifetime > cfg->max_allocation_lifetime)
 		return cfg_fail(cause, "%s: allocation_lifetime (%d) exceeds "
 		    "max_allocation_lifetime (%d)", where, cfg->allocation_lifetime,
@@ -671,7 +724,7 @@ config_validate(const struct config *cfg, const char *path, char **cause)
 	if (cfg->userhash && cfg->nsecrets > 0)
 		return cfg_fail(cause, "%s: userhash cannot be offered in a realm with "
 		    "shared secrets; set userhash = false or remove the secrets", where);
-	return 0;
+	return config_derive_5780(cfg, where, cause);
 }
 
 /* Build the snapshot: defaults, then the file (if any), then the command line. */

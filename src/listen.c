@@ -37,6 +37,8 @@ struct udp_listener {
 	struct event		*ev;
 	struct server		*srv;
 	struct stats		*stats;
+	struct udp_listener	**siblings;	/* the worker's other UDP sockets (RFC 5780) */
+	unsigned		 nsiblings;
 	uint8_t			*rx;		/* UDP_BATCH x UDP_RX_SIZE */
 	uint8_t			 tx[UDP_BATCH][UDP_TX_SIZE];
 	struct sockaddr_storage	 peer[UDP_BATCH];
@@ -45,6 +47,9 @@ struct udp_listener {
 	struct iovec		 rxiov[UDP_BATCH], txiov[UDP_BATCH];
 	struct mmsghdr		 rxmsg[UDP_BATCH], txmsg[UDP_BATCH];
 };
+
+#define LS_REUSEADDR	1
+#define LS_REUSEPORT	2
 
 /* Set *cause and return -1 after closing fd. */
 static int __attribute__((format(printf, 3, 4)))
@@ -66,7 +71,7 @@ listen_fail(int fd, char **cause, const char *fmt, ...)
 
 /* Create a non-blocking socket bound to sa; IPv6 sockets are IPv6-only. */
 static int
-listen_socket(const struct sockaddr *sa, int type, int reuseport, char **cause)
+listen_socket(const struct sockaddr *sa, int type, int flags, char **cause)
 {
 	char name[ADDR_STRLEN];
 	int fd, on = 1;
@@ -74,8 +79,10 @@ listen_socket(const struct sockaddr *sa, int type, int reuseport, char **cause)
 	addr_fmt(sa, name, sizeof(name));
 	if ((fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		return listen_fail(-1, cause, "socket %s", name);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
-	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0))
+	if (((flags & LS_REUSEADDR) &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0) ||
+	    ((flags & LS_REUSEPORT) &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0))
 		return listen_fail(fd, cause, "setsockopt %s", name);
 	/* Otherwise IPv4 clients would show up as ::ffff:a.b.c.d. */
 	if (sa->sa_family == AF_INET6 &&
@@ -92,7 +99,7 @@ listen_udp_socket(const struct sockaddr *sa, char **cause)
 {
 	int fd, on = 1;
 
-	if ((fd = listen_socket(sa, SOCK_DGRAM, 1, cause)) < 0)
+	if ((fd = listen_socket(sa, SOCK_DGRAM, LS_REUSEPORT, cause)) < 0)
 		return -1;
 	if (sa->sa_family == AF_INET6 ?
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) :
@@ -101,13 +108,29 @@ listen_udp_socket(const struct sockaddr *sa, char **cause)
 	return fd;
 }
 
+/*
+ * Is the UDP address free? Workers share it through SO_REUSEPORT, which
+ * would also let a second turnd join silently and take half the clients;
+ * a bind without it fails when anyone holds the port.
+ */
+int
+listen_udp_probe(const struct sockaddr *sa, char **cause)
+{
+	int fd;
+
+	if ((fd = listen_socket(sa, SOCK_DGRAM, 0, cause)) < 0)
+		return -1;
+	close(fd);	/* (no SO_REUSEADDR either: on UDP it too would let us share) */
+	return 0;
+}
+
 /* A listening TCP socket (accepted connections are handed to workers). */
 int
 listen_tcp_socket(const struct sockaddr *sa, char **cause)
 {
 	int fd;
 
-	if ((fd = listen_socket(sa, SOCK_STREAM, 0, cause)) < 0)
+	if ((fd = listen_socket(sa, SOCK_STREAM, LS_REUSEADDR, cause)) < 0)
 		return -1;
 	if (listen(fd, 1024) < 0)
 		return listen_fail(fd, cause, "listen");
@@ -211,13 +234,41 @@ udp_arm_rx(struct udp_listener *ul)
 	}
 }
 
+/*
+ * Send a reply the core moved (RFC 5780): from another of this worker's
+ * sockets and/or to another port. Rare, so sent at once, not batched.
+ */
+static void
+udp_send_routed(struct udp_listener *ul, const struct sockaddr_storage *from,
+    const struct sockaddr_storage *to, const uint8_t *data, size_t len)
+{
+	struct udp_listener *out = ul;
+	unsigned i;
+
+	if (from->ss_family != AF_UNSPEC) {
+		for (i = 0, out = NULL; i < ul->nsiblings; i++)
+			if (addr_equal((struct sockaddr *)&ul->siblings[i]->bound,
+			    (const struct sockaddr *)from))
+				out = ul->siblings[i];
+		if (out == NULL) {
+			ul->stats->tx_errors++;
+			return;
+		}
+	}
+	if (sendto(out->fd, data, len, MSG_DONTWAIT, (const struct sockaddr *)to,
+	    addr_len((const struct sockaddr *)to)) == (ssize_t)len)
+		ul->stats->tx_msgs++;
+	else
+		ul->stats->tx_errors++;
+}
+
 /* Run one received batch through the core and queue the replies. */
 static unsigned
 udp_process_batch(struct udp_listener *ul, unsigned n, uint64_t now)
 {
-	struct sockaddr_storage local;
+	struct sockaddr_storage local, from, to;
 	struct pkt_ctx pkt = { .tp = TRANSPORT_UDP, .conn = ul, .now_ms = now,
-	    .wall_s = (uint64_t)time(NULL) };
+	    .wall_s = (uint64_t)time(NULL), .reply_from = &from, .reply_to = &to };
 	unsigned i, out = 0;
 	ssize_t len;
 
@@ -231,10 +282,16 @@ udp_process_batch(struct udp_listener *ul, unsigned n, uint64_t now)
 		udp_local_addr(ul, mh, &local);
 		pkt.peer = (struct sockaddr *)&ul->peer[i];
 		pkt.local = (struct sockaddr *)&local;
+		from.ss_family = to.ss_family = AF_UNSPEC;
 		len = server_process(ul->srv, &pkt, ul->rx + (size_t)i * UDP_RX_SIZE,
 		    ul->rxmsg[i].msg_len, ul->tx[out], UDP_TX_SIZE);
 		if (len <= 0)
 			continue;
+		if (from.ss_family != AF_UNSPEC || to.ss_family != AF_UNSPEC) {
+			udp_send_routed(ul, &from, to.ss_family != AF_UNSPEC ? &to :
+			    &ul->peer[i], ul->tx[out], (size_t)len);
+			continue;
+		}
 		th = &ul->txmsg[out].msg_hdr;
 		memset(th, 0, sizeof(*th));
 		ul->txiov[out].iov_base = ul->tx[out];
@@ -319,6 +376,14 @@ udp_listener_new(struct event_base *base, int fd, const struct sockaddr *bound,
 	if (ul->ev == NULL || event_add(ul->ev, NULL) != 0)
 		fatalx("udp listener: cannot add event");
 	return ul;
+}
+
+/* Tell a listener about the worker's other UDP sockets. */
+void
+udp_listener_set_siblings(struct udp_listener *ul, struct udp_listener **all, unsigned n)
+{
+	ul->siblings = all;
+	ul->nsiblings = n;
 }
 
 /* Close and free a UDP listener. */

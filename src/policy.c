@@ -100,17 +100,16 @@ cidr_any(const struct cidr *list, unsigned n, const struct sockaddr *sa)
 	return false;
 }
 
-/* Is the address in one of the default-denied ranges? Parsed once per call: cold path. */
-static bool
-policy_default_denied(const struct sockaddr *sa)
+/* Parse the default deny list once; every verdict then compares bytes only. */
+void
+policy_init(struct policy *p)
 {
-	struct cidr c;
 	size_t i;
 
-	for (i = 0; i < NDEFAULT; i++)
-		if (cidr_parse(default_deny[i], &c) == 0 && cidr_match(&c, sa))
-			return true;
-	return false;
+	p->nreserved = 0;
+	for (i = 0; i < NDEFAULT && i < POLICY_MAX_CIDRS; i++)
+		if (cidr_parse(default_deny[i], &p->reserved[p->nreserved]) == 0)
+			p->nreserved++;
 }
 
 /* Same IP, ignoring ports? */
@@ -134,7 +133,7 @@ policy_is_own(const struct policy *p, const struct sockaddr *sa)
 	return false;
 }
 
-/* Is this one of our listener sockets (a wildcard listener matches every IP of its family)? */
+/* Is this one of our listener sockets (a wildcard listener matches each of our own IPs)? */
 static bool
 policy_is_listener(const struct policy *p, const struct sockaddr *sa)
 {
@@ -145,7 +144,7 @@ policy_is_listener(const struct policy *p, const struct sockaddr *sa)
 
 		if (l->sa_family != sa->sa_family || addr_port(l) != addr_port(sa))
 			continue;
-		if (addr_is_any(l) || same_ip(l, sa) || policy_is_own(p, sa))
+		if (same_ip(l, sa) || (addr_is_any(l) && policy_is_own(p, sa)))
 			return true;
 	}
 	return false;
@@ -177,7 +176,7 @@ policy_check_peer(const struct policy *p, const struct sockaddr *sa)
 		return POLICY_ALLOW;
 	if (own)
 		return POLICY_DENY_OWN;
-	if (port == 0 || policy_default_denied(sa))
+	if (port == 0 || cidr_any(p->reserved, p->nreserved, sa))
 		return POLICY_DENY_DEFAULT;
 	return POLICY_ALLOW;
 }

@@ -67,6 +67,12 @@ policy_own(const struct config *cfg, const struct sockaddr_storage *relays, unsi
 		if (p->nlisteners < POLICY_MAX_OWN)
 			memcpy(&p->listeners[p->nlisteners++], sa, addr_len(sa));
 	}
+	for (k = 0; cfg->rfc5780 && k < 4; k++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&cfg->nat_addr[k / 2][k % 2];
+		ip_add(p->own, &p->nown, POLICY_MAX_OWN, sa);
+		if (p->nlisteners < POLICY_MAX_OWN)
+			memcpy(&p->listeners[p->nlisteners++], sa, addr_len(sa));
+	}
 	if (!wildcard || getifaddrs(&ifa) != 0)
 		return;
 	for (i = ifa; i != NULL; i = i->ifa_next)
@@ -92,6 +98,7 @@ shared_build(const struct config *cfg, struct turn_shared *sh, char **cause)
 		    "address): Allocate requests will fail with 440");
 	sh->ports = ports_new(ips, n, cfg->relay_port_min, cfg->relay_port_max);
 	sh->quota = quota_new(cfg->user_quota, cfg->total_quota);
+	policy_init(&sh->policy);
 	memcpy(sh->policy.allow, cfg->allow_peer.cidr, sizeof(sh->policy.allow));
 	sh->policy.nallow = cfg->allow_peer.n;
 	memcpy(sh->policy.deny, cfg->deny_peer.cidr, sizeof(sh->policy.deny));

@@ -244,8 +244,11 @@ alloc_open_relays(struct server *srv, struct alloc *a, const struct alloc_plan *
 
 	if ((rc = relay_open_family(srv, a, p, p->family[0], token)) != 0)
 		return rc;
-	if (p->nfamily > 1)
-		*second_err = relay_open_family(srv, a, p, p->family[1], token);
+	if (p->nfamily > 1) {
+		struct alloc_plan second = *p;
+		second.reserve = false;		/* one RESERVATION-TOKEN per allocation */
+		*second_err = relay_open_family(srv, a, &second, p->family[1], NULL);
+	}
 	return 0;
 }
 

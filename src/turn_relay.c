@@ -128,25 +128,33 @@ turn_channel_bind(struct request *req)
 	if ((rc = peer_check(req, a, pa, &peer)) != 0)
 		return reply_error(req, rc);
 	peer_ip_from(&ip, (struct sockaddr *)&peer);
-	if (chan_bind(a, number, (struct sockaddr *)&peer, req->pkt->now_ms) != 0)
+	if (chan_by_number(a, number) != chan_by_peer(a, (struct sockaddr *)&peer))
 		return reply_error(req, 400);
 	if (perm_install(a, &ip, req->pkt->now_ms, (unsigned)req->cfg->max_permissions) != 0)
 		return reply_error(req, 508);
+	chan_bind(a, number, (struct sockaddr *)&peer, req->pkt->now_ms);
 	reply_begin(req);
 	stats_count_reply(req->stats, 0);
 	return reply_finish(req);
 }
 
-/* Send client data to a peer through the relay of its family, if a permission allows it. */
+/*
+ * Send client data to a peer through the relay of its family, if a
+ * permission allows it. Permissions cover an IP, but the policy also
+ * judges ports (our listeners, our own address outside the relay range),
+ * so a Send indication's port is checked here; a channel's was checked
+ * when it was bound.
+ */
 static void
 relay_out(struct server *srv, struct alloc *a, const struct sockaddr *peer,
-    const uint8_t *data, size_t len, bool df, uint64_t now_ms)
+    const uint8_t *data, size_t len, bool df, bool check_port, uint64_t now_ms)
 {
 	struct relay *r = relay_of_family(a, peer->sa_family);
 	struct peer_ip ip;
 
 	peer_ip_from(&ip, peer);
 	if (r == NULL || !perm_valid(a, &ip, now_ms) ||
+	    (check_port && policy_check_peer(&srv->shared->policy, peer) != POLICY_ALLOW) ||
 	    !bucket_take(&a->up, (uint64_t)srv->cfg->bandwidth, now_ms, len)) {
 		srv->stats->relay_dropped++;
 		return;
@@ -176,7 +184,7 @@ turn_send_indication(struct request *req)
 		return 1;
 	}
 	relay_out(req->srv, a, (struct sockaddr *)&peer, data->val, data->len,
-	    stun_msg_find(req->msg, STUN_A_DONT_FRAGMENT) != NULL, pkt->now_ms);
+	    stun_msg_find(req->msg, STUN_A_DONT_FRAGMENT) != NULL, true, pkt->now_ms);
 	return 1;
 }
 
@@ -199,7 +207,7 @@ turn_channel_data(struct server *srv, const struct pkt_ctx *pkt, const uint8_t *
 		return;
 	}
 	chan_peer_addr(c, &peer);
-	relay_out(srv, a, (struct sockaddr *)&peer, cd.data, cd.len, false, pkt->now_ms);
+	relay_out(srv, a, (struct sockaddr *)&peer, cd.data, cd.len, false, false, pkt->now_ms);
 }
 
 /* Next transaction ID for a Data indication: xorshift, no syscall per packet. */

@@ -252,10 +252,8 @@ turnd_stop(struct turnd *t)
 		evconnlistener_free(t->tcp[i]);
 	for (i = 0; i < t->nworkers; i++)
 		worker_stop(t->workers[i]);
-	for (i = 0; i < t->nworkers; i++) {
-		stats_add(&total, worker_stats(t->workers[i]));
-		worker_free(t->workers[i]);
-	}
+	for (i = 0; i < t->nworkers; i++)
+		worker_free(t->workers[i], &total);	/* counts what shutdown frees too */
 	stats_log(&total);
 	free(t->workers);
 	shared_free(&t->shared);
@@ -290,10 +288,6 @@ main(int argc, char **argv)
 		printf("turnd: configuration OK\n");
 		config_free(cfg);
 		return 0;
-	}
-	if (!cfg->udp && !cfg->tcp) {
-		fprintf(stderr, "turnd: udp and tcp are both false: nothing to serve\n");
-		return 1;
 	}
 	log_init("turnd", cfg->log_level + a.verbose > LOG_LEVEL_DEBUG ?
 	    LOG_LEVEL_DEBUG : cfg->log_level + a.verbose, cfg->syslog);

@@ -22,6 +22,8 @@
 #include "worker.h"
 #include "xmalloc.h"
 
+#define WORKER_MAX_UDP	(CONFIG_MAX_ADDRS + 3)	/* listen addresses and the RFC 5780 three */
+
 /* What the acceptor writes into a worker's pipe; small enough to be written atomically. */
 struct handoff {
 	int			 fd;	/* -1: stop the loop */
@@ -37,7 +39,7 @@ struct worker {
 	const struct config	*cfg;
 	struct server		*srv;
 	struct stats		 stats;
-	struct udp_listener	*udp[CONFIG_MAX_ADDRS];
+	struct udp_listener	*udp[WORKER_MAX_UDP];
 	unsigned		 nudp;
 	struct stream_set	*streams;
 	struct relay_rx		*relay_rx;
@@ -107,22 +109,58 @@ worker_on_pipe(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Open this worker's UDP sockets, one per listen address (SO_REUSEPORT). */
+/* Open one UDP socket of this worker. */
+static void
+worker_add_udp(struct worker *w, const struct sockaddr *sa)
+{
+	char *cause = NULL;
+	int fd;
+
+	if (w->nudp == WORKER_MAX_UDP)
+		fatalx("udp: too many sockets");
+	if ((fd = listen_udp_socket(sa, &cause)) < 0)
+		fatalx("udp: %s", cause);
+	w->udp[w->nudp++] = udp_listener_new(w->base, fd, sa, w->srv, &w->stats);
+}
+
+/* Open this worker's UDP sockets: one per listen address (SO_REUSEPORT), plus the RFC 5780 ones. */
 static void
 worker_open_udp(struct worker *w)
 {
+	unsigned i, k;
+	int a, b;
+
+	for (i = 0; i < w->cfg->listen.n; i++)
+		worker_add_udp(w, (const struct sockaddr *)&w->cfg->listen.addr[i]);
+	for (a = 0; w->cfg->rfc5780 && a < 2; a++)
+		for (b = 0; b < 2; b++) {
+			const struct sockaddr *sa = (const struct sockaddr *)&w->cfg->nat_addr[a][b];
+			for (k = 0; k < w->cfg->listen.n; k++)
+				if (addr_equal(sa, (const struct sockaddr *)&w->cfg->listen.addr[k]))
+					break;
+			if (k == w->cfg->listen.n)
+				worker_add_udp(w, sa);
+		}
+	for (i = 0; i < w->nudp; i++)
+		udp_listener_set_siblings(w->udp[i], w->udp, w->nudp);
+}
+
+/* Before the first worker binds: fail if another process holds a UDP address. */
+static void
+worker_probe_udp(const struct config *cfg)
+{
 	char *cause = NULL;
 	unsigned i;
-	int fd;
+	int a, b;
 
-	for (i = 0; i < w->cfg->listen.n; i++) {
-		const struct sockaddr *sa = (const struct sockaddr *)&w->cfg->listen.addr[i];
-
-		if ((fd = listen_udp_socket(sa, &cause)) < 0)
+	for (i = 0; i < cfg->listen.n; i++)
+		if (listen_udp_probe((const struct sockaddr *)&cfg->listen.addr[i], &cause) != 0)
 			fatalx("udp: %s", cause);
-		w->udp[w->nudp++] = udp_listener_new(w->base, fd, sa, w->srv,
-		    &w->stats);
-	}
+	for (a = 0; cfg->rfc5780 && a < 2; a++)
+		for (b = 0; b < 2; b++)
+			if (listen_udp_probe((const struct sockaddr *)&cfg->nat_addr[a][b],
+			    &cause) != 0 && !(a == 0 && b == 0))
+				fatalx("udp: %s", cause);
 }
 
 /* Build a worker; its sockets are bound now, so a bind error stops startup. */
@@ -155,6 +193,8 @@ worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared)
 	    worker_on_pipe, w);
 	if (w->pipe_ev == NULL || event_add(w->pipe_ev, NULL) != 0)
 		fatalx("worker %u: cannot add pipe event", id);
+	if (cfg->udp && id == 0)
+		worker_probe_udp(cfg);
 	if (cfg->udp)
 		worker_open_udp(w);
 	return w;
@@ -256,7 +296,7 @@ worker_drain_pipe(struct worker *w)
 
 /* Free everything the worker owns; its thread must have stopped. */
 void
-worker_free(struct worker *w)
+worker_free(struct worker *w, struct stats *sum)
 {
 	unsigned i;
 
@@ -265,6 +305,8 @@ worker_free(struct worker *w)
 	/* Streams first: closing one ends its allocation in the core. */
 	stream_set_free(w->streams);
 	server_free(w->srv);
+	if (sum != NULL)
+		stats_add(sum, &w->stats);
 	for (i = 0; i < w->nudp; i++)
 		udp_listener_free(w->udp[i]);
 	relay_rx_free(w->relay_rx);
@@ -275,11 +317,4 @@ worker_free(struct worker *w)
 	close(w->pipe[1]);
 	event_base_free(w->base);
 	free(w);
-}
-
-/* The worker's counters (read after it stopped, or racily for a rough report). */
-const struct stats *
-worker_stats(const struct worker *w)
-{
-	return &w->stats;
 }

@@ -65,7 +65,7 @@ static ssize_t
 process(const uint8_t *in, size_t len, uint8_t *out, size_t cap, const struct sockaddr *peer,
     const struct sockaddr *local)
 {
-	struct pkt_ctx pkt = { TRANSPORT_UDP, peer, local, NULL, 1000, 0 };
+	struct pkt_ctx pkt = { TRANSPORT_UDP, peer, local, NULL, 1000, 0, NULL, NULL };
 
 	return server_process(srv, &pkt, in, len, out, cap);
 }

@@ -127,7 +127,7 @@ static ssize_t
 exchange(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
 	struct pkt_ctx pkt = { TRANSPORT_UDP, (struct sockaddr *)&client,
-	    (struct sockaddr *)&local, NULL, now_ms, wall_s };
+	    (struct sockaddr *)&local, NULL, now_ms, wall_s, NULL, NULL };
 
 	return server_process(srv, &pkt, in, len, out, cap);
 }
@@ -556,6 +556,24 @@ START_TEST(test_send_data_and_permission_expiry)
 }
 END_TEST
 
+START_TEST(test_send_checks_ports)
+{
+	uint8_t out[1024];
+	struct stun_msg m;
+
+	ck_assert_int_eq(allocate(&m, out, sizeof(out)), 0);
+	/* Our own address inside the relay range: relay to relay, allowed. */
+	ck_assert_int_eq(permit("203.0.113.5:50000"), 0);
+	send_indication("203.0.113.5:50001", "ok");
+	ck_assert_int_eq(io_log.relay_sends, 1);
+	/* The permission covers the IP, but not our listener, nor ports outside the range. */
+	send_indication("203.0.113.5:3478", "loop");
+	send_indication("203.0.113.5:22", "ssh");
+	ck_assert_int_eq(io_log.relay_sends, 1);
+	ck_assert_uint_eq(st.relay_dropped, 2);
+}
+END_TEST
+
 /* ChannelBind; returns the error code. */
 static int
 bind_channel(uint16_t number, const char *peer)
@@ -856,6 +874,7 @@ main(void)
 	tcase_add_test(tc, test_dual_allocation_and_port_retry);
 	tcase_add_test(tc, test_refresh_and_wrong_user);
 	tcase_add_test(tc, test_send_data_and_permission_expiry);
+	tcase_add_test(tc, test_send_checks_ports);
 	tcase_add_test(tc, test_channels);
 	tcase_add_test(tc, test_strict_channels);
 	tcase_add_test(tc, test_denied_peers_get_403);
