@@ -89,6 +89,8 @@ ssize_t		 server_process(struct server *, const struct pkt_ctx *,
 		    const uint8_t *, size_t, uint8_t *, size_t);
 void		 server_relay_in(struct server *, struct alloc *, const struct sockaddr *,
 		    uint8_t *, size_t, uint64_t);
+void		 server_relay_icmp(struct server *, struct alloc *, const struct sockaddr *,
+		    uint8_t, uint8_t, uint32_t, uint64_t);
 void		 server_tick(struct server *, uint64_t);
 void		 server_stream_closed(struct server *, enum transport,
 		    const struct sockaddr *, const struct sockaddr *);

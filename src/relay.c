@@ -1,6 +1,7 @@
 /* relay.c: relay sockets: bind, recvmmsg into buffers with headroom, hand each datagram to the core. */
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <linux/errqueue.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,42 @@ relay_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Read the ICMP errors queued on the socket (IP_RECVERR) and pass each to the core. */
+static void
+relay_read_errors(struct relay_sock *rs)
+{
+	struct sockaddr_storage peer;
+	char ctl[512], dummy[64];
+	struct iovec iov = { dummy, sizeof(dummy) };
+	struct msghdr mh;
+	struct cmsghdr *c;
+	int k;
+
+	for (k = 0; k < RELAY_BATCH; k++) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_name = &peer;
+		mh.msg_namelen = sizeof(peer);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl;
+		mh.msg_controllen = sizeof(ctl);
+		if (recvmsg(rs->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return;
+		for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+			struct sock_extended_err ee;
+
+			if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+			    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)))
+				continue;
+			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+			if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6)
+				continue;
+			server_relay_icmp(rs->srv, rs->alloc, (struct sockaddr *)&peer,
+			    ee.ee_type, ee.ee_code, ee.ee_info, relay_now_ms());
+		}
+	}
+}
+
 /* Peer datagrams arrived: batch them into the core, payload placed after the headroom. */
 static void
 relay_on_read(evutil_socket_t fd, short what, void *arg)
@@ -87,7 +124,12 @@ relay_on_read(evutil_socket_t fd, short what, void *arg)
 			rx->msg[i].msg_hdr.msg_iov = &rx->iov[i];
 			rx->msg[i].msg_hdr.msg_iovlen = 1;
 		}
-		if ((n = recvmmsg(fd, rx->msg, RELAY_BATCH, MSG_DONTWAIT, NULL)) <= 0)
+		if ((n = recvmmsg(fd, rx->msg, RELAY_BATCH, MSG_DONTWAIT, NULL)) < 0 &&
+		    errno != EAGAIN && errno != EWOULDBLOCK) {
+			relay_read_errors(rs);	/* an ICMP error is pending */
+			continue;
+		}
+		if (n <= 0)
 			return;
 		now = relay_now_ms();
 		for (i = 0; i < (unsigned)n; i++)
@@ -109,10 +151,14 @@ relay_sock_open(struct event_base *base, struct relay_rx *rx, struct server *srv
 	fd = socket(bind_addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind_addr->sa_family == AF_INET6)
+	/* ICMP errors for relayed datagrams reach the client (RFC 8656 section 11.5). */
+	if (bind_addr->sa_family == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-	else	/* no DF unless a Send indication asks for it (RFC 8656 section 11.2) */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+	} else {	/* no DF unless a Send indication asks for it (RFC 8656 section 11.2) */
 		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+	}
 	if (bind(fd, bind_addr, addr_len(bind_addr)) != 0) {
 		err = errno;
 		close(fd);

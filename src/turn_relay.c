@@ -290,3 +290,46 @@ server_relay_in(struct server *srv, struct alloc *a, const struct sockaddr *peer
 	} else
 		srv->stats->relay_dropped++;
 }
+
+/* ICMP worth telling the client (RFC 8656 section 11.5): unreachable and time exceeded. */
+static bool
+icmp_relevant(int family, uint8_t type)
+{
+	if (family == AF_INET)
+		return type == 3 || type == 11;
+	return type == 1 || type == 2 || type == 3;
+}
+
+/*
+ * An ICMP error came back for a datagram the relay sent to peer: tell the
+ * client in a Data indication with XOR-PEER-ADDRESS and ICMP (no DATA),
+ * if a permission for that peer exists.
+ */
+void
+server_relay_icmp(struct server *srv, struct alloc *a, const struct sockaddr *peer,
+    uint8_t type, uint8_t code, uint32_t info, uint64_t now_ms)
+{
+	uint8_t buf[96], txid16[16], icmp[8] = { 0 };
+	struct peer_ip ip;
+	struct wbuf w;
+
+	peer_ip_from(&ip, peer);
+	if (!icmp_relevant(peer->sa_family, type) || !perm_valid(a, &ip, now_ms))
+		return;
+	icmp[2] = type;
+	icmp[3] = code;
+	icmp[4] = (uint8_t)(info >> 24);	/* the MTU for "fragmentation needed" */
+	icmp[5] = (uint8_t)(info >> 16);
+	icmp[6] = (uint8_t)(info >> 8);
+	icmp[7] = (uint8_t)info;
+	next_txid(srv, txid16);
+	wbuf_init(&w, buf, sizeof(buf));
+	stun_build_init(&w, TURN_DATA, STUN_INDICATION, txid16);
+	stun_put_xaddr(&w, STUN_A_XOR_PEER_ADDRESS, peer);
+	stun_put(&w, STUN_A_ICMP, icmp, sizeof(icmp));
+	if (stun_build_end(&w) < 0)
+		return;
+	if (srv->io.client_send(srv->io.arg, a->conn, (struct sockaddr *)&a->client,
+	    (struct sockaddr *)&a->local, buf, w.len) == 0)
+		srv->stats->relay_icmp++;
+}

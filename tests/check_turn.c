@@ -574,6 +574,71 @@ START_TEST(test_send_checks_ports)
 }
 END_TEST
 
+START_TEST(test_icmp_to_client)
+{
+	static const struct server_io cap_io = { NULL, capture_open, fake_relay_close,
+	    fake_relay_send, fake_client_send };
+	struct sockaddr_storage peer, got;
+	const struct stun_attr *icmp;
+	uint8_t out[1024];
+	struct stun_msg m;
+
+	server_free(srv);
+	srv = server_new(cfg, &shared, &cap_io, &st);
+	ck_assert_int_eq(allocate(&m, out, sizeof(out)), 0);
+	addr_parse("8.8.8.8:5000", 1, &peer);
+	/* No permission: nothing is said. */
+	server_relay_icmp(srv, last_alloc, (struct sockaddr *)&peer, 3, 3, 0, now_ms);
+	ck_assert_int_eq(io_log.client_sends, 0);
+	ck_assert_int_eq(permit("8.8.8.8:1"), 0);
+	/* An echo reply is not an error: ignored. */
+	server_relay_icmp(srv, last_alloc, (struct sockaddr *)&peer, 0, 0, 0, now_ms);
+	ck_assert_int_eq(io_log.client_sends, 0);
+	/* Fragmentation needed, MTU 1280: a Data indication with ICMP and no DATA. */
+	server_relay_icmp(srv, last_alloc, (struct sockaddr *)&peer, 3, 4, 1280, now_ms);
+	ck_assert_int_eq(io_log.client_sends, 1);
+	ck_assert_int_eq(stun_msg_parse(&m, io_log.client_data, io_log.client_len), 0);
+	ck_assert_uint_eq(m.method, TURN_DATA);
+	ck_assert_ptr_null(stun_msg_find(&m, STUN_A_DATA));
+	icmp = stun_msg_find(&m, STUN_A_ICMP);
+	ck_assert_ptr_nonnull(icmp);
+	ck_assert_uint_eq(icmp->val[2], 3);
+	ck_assert_uint_eq(icmp->val[3], 4);
+	ck_assert_uint_eq((icmp->val[6] << 8) | icmp->val[7], 1280);
+	ck_assert_int_eq(stun_attr_xaddr(stun_msg_find(&m, STUN_A_XOR_PEER_ADDRESS), m.txid16,
+	    &got), 0);
+	ck_assert(addr_equal((struct sockaddr *)&got, (struct sockaddr *)&peer));
+}
+END_TEST
+
+START_TEST(test_bandwidth_limit)
+{
+	static const struct config_arg bw[] = { { "bandwidth", "100" } };
+	static const struct server_io cap_io = { NULL, capture_open, fake_relay_close,
+	    fake_relay_send, fake_client_send };
+	char data[61];
+	uint8_t out[1024];
+	struct stun_msg m;
+
+	teardown();
+	start(bw, 1);
+	server_free(srv);
+	srv = server_new(cfg, &shared, &cap_io, &st);
+	ck_assert_int_eq(allocate(&m, out, sizeof(out)), 0);
+	ck_assert_int_eq(permit("8.8.8.8:1"), 0);
+	memset(data, 'x', 60);
+	data[60] = '\0';
+	now_ms += 2000;			/* the bucket fills to one second's worth: 100 bytes */
+	send_indication("8.8.8.8:5000", data);
+	send_indication("8.8.8.8:5000", data);	/* 120 > 100: dropped */
+	ck_assert_int_eq(io_log.relay_sends, 1);
+	now_ms += 1000;
+	send_indication("8.8.8.8:5000", data);
+	ck_assert_int_eq(io_log.relay_sends, 2);
+	ck_assert_int_eq(peer_sends(last_alloc, "8.8.8.8:5000", "down"), 1);	/* its own bucket */
+}
+END_TEST
+
 /* ChannelBind; returns the error code. */
 static int
 bind_channel(uint16_t number, const char *peer)
@@ -876,6 +941,8 @@ main(void)
 	tcase_add_test(tc, test_send_data_and_permission_expiry);
 	tcase_add_test(tc, test_send_checks_ports);
 	tcase_add_test(tc, test_channels);
+	tcase_add_test(tc, test_icmp_to_client);
+	tcase_add_test(tc, test_bandwidth_limit);
 	tcase_add_test(tc, test_strict_channels);
 	tcase_add_test(tc, test_denied_peers_get_403);
 	tcase_add_test(tc, test_allow_and_deny_lists);
