@@ -75,6 +75,7 @@ struct config {
 	int			 max_permissions;
 	int			 bandwidth;	/* bytes per second per allocation; 0: unlimited */
 	bool			 strict_channels;
+	bool			 udp_gso;
 	/* RFC 5780 */
 	struct addr_list	 alternate_address;	/* at most one IP */
 	int			 alternate_port;	/* 0: the primary port + 1 */

@@ -12,6 +12,7 @@ struct stats {
 	uint64_t	rx_ignored;	/* indications and responses we do not answer */
 	uint64_t	tx_msgs;
 	uint64_t	tx_errors;	/* send failures */
+	uint64_t	tx_gso;		/* datagrams that left as UDP GSO segments */
 	uint64_t	tcp_accepted;
 	uint64_t	tcp_closed_bad;	/* closed for a bad or oversized frame */
 	uint64_t	allocs_created;

@@ -11,7 +11,7 @@ struct stats;
 struct stream_set;
 
 struct stream_set *stream_set_new(struct event_base *, const struct config *,
-	    struct server *, struct stats *);
+	    struct server *, struct stats *, void (*)(void *), void *);
 void	 stream_set_free(struct stream_set *);
 void	 stream_accept(struct stream_set *, int, const struct sockaddr *,
 	    const struct sockaddr *);

@@ -96,6 +96,8 @@ static const struct opt_def opt_defs[] = {
 	  "bytes per second each allocation may relay, each way; 0: no limit", NULL },
 	{ "strict_channels", OPT_BOOL, OFF(strict_channels), 0, 0, "false",
 	  "accept only RFC 8656 channel numbers 0x4000-0x4FFF (else up to 0x7FFF, as RFC 5766)", NULL },
+	{ "udp_gso", OPT_BOOL, OFF(udp_gso), 0, 0, "true",
+	  "send runs of equal-sized datagrams to one destination as one UDP GSO write", NULL },
 	{ "alternate_address", OPT_IPS, OFF(alternate_address), 0, 0, "",
 	  "a second IP of this host: turns on RFC 5780 NAT behaviour discovery (off when empty)", NULL },
 	{ "alternate_port", OPT_INT, OFF(alternate_port), 0, 65535, "0",

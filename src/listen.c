@@ -18,6 +18,7 @@
 #include "log.h"
 #include "server.h"
 #include "stats.h"
+#include "txq.h"
 #include "xmalloc.h"
 
 #define UDP_BATCH	32
@@ -39,13 +40,16 @@ struct udp_listener {
 	struct stats		*stats;
 	struct udp_listener	**siblings;	/* the worker's other UDP sockets (RFC 5780) */
 	unsigned		 nsiblings;
+	void			 (*flush_all)(void *);	/* the worker's: send all queues */
+	void			*flush_arg;
 	uint8_t			*rx;		/* UDP_BATCH x UDP_RX_SIZE */
 	uint8_t			 tx[UDP_BATCH][UDP_TX_SIZE];
 	struct sockaddr_storage	 peer[UDP_BATCH];
+	struct sockaddr_storage	 local[UDP_BATCH];
 	char			 rxctl[UDP_BATCH][CMSG_SPACE_PKTINFO];
-	char			 txctl[UDP_BATCH][CMSG_SPACE_PKTINFO];
-	struct iovec		 rxiov[UDP_BATCH], txiov[UDP_BATCH];
-	struct mmsghdr		 rxmsg[UDP_BATCH], txmsg[UDP_BATCH];
+	struct iovec		 rxiov[UDP_BATCH];
+	struct mmsghdr		 rxmsg[UDP_BATCH];
+	struct txq		 out;		/* replies and relayed data to clients */
 };
 
 #define LS_REUSEADDR	1
@@ -168,54 +172,6 @@ udp_local_addr(const struct udp_listener *ul, struct msghdr *mh,
 	}
 }
 
-/* Make a reply leave from the address its request arrived on. */
-static socklen_t
-udp_set_source(struct udp_listener *ul, char *ctl, const struct sockaddr *local)
-{
-	struct msghdr mh = { .msg_control = ctl, .msg_controllen = CMSG_SPACE_PKTINFO };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-	memset(ctl, 0, CMSG_SPACE_PKTINFO);
-	if (local->sa_family == AF_INET) {
-		struct in_pktinfo pi = { 0 };
-		pi.ipi_spec_dst = ((const struct sockaddr_in *)local)->sin_addr;
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		return CMSG_SPACE(sizeof(pi));
-	}
-	struct in6_pktinfo pi6 = { 0 };
-	pi6.ipi6_addr = ((const struct sockaddr_in6 *)local)->sin6_addr;
-	c->cmsg_level = IPPROTO_IPV6;
-	c->cmsg_type = IPV6_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(pi6));
-	memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
-	(void)ul;
-	return CMSG_SPACE(sizeof(pi6));
-}
-
-/* Send the replies queued this turn; a failed send is counted and dropped, never retried. */
-static void
-udp_flush(struct udp_listener *ul, unsigned n)
-{
-	unsigned done = 0;
-	int rc;
-
-	while (done < n) {
-		rc = sendmmsg(ul->fd, ul->txmsg + done, n - done, 0);
-		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
-			ul->stats->tx_errors++;
-			done++;		/* skip the datagram the kernel refused */
-			continue;
-		}
-		ul->stats->tx_msgs += (unsigned)rc;
-		done += (unsigned)rc;
-	}
-}
-
 /* Arm the receive headers for a batch. */
 static void
 udp_arm_rx(struct udp_listener *ul)
@@ -263,59 +219,50 @@ udp_send_routed(struct udp_listener *ul, const struct sockaddr_storage *from,
 }
 
 /* Run one received batch through the core and queue the replies. */
-static unsigned
+static void
 udp_process_batch(struct udp_listener *ul, unsigned n, uint64_t now)
 {
-	struct sockaddr_storage local, from, to;
+	struct sockaddr_storage from, to;
 	struct pkt_ctx pkt = { .tp = TRANSPORT_UDP, .conn = ul, .now_ms = now,
 	    .wall_s = (uint64_t)time(NULL), .reply_from = &from, .reply_to = &to };
-	unsigned i, out = 0;
+	unsigned i;
 	ssize_t len;
 
 	for (i = 0; i < n; i++) {
-		struct msghdr *mh = &ul->rxmsg[i].msg_hdr, *th;
+		struct msghdr *mh = &ul->rxmsg[i].msg_hdr;
+		struct sockaddr *local = (struct sockaddr *)&ul->local[i];
 
 		if (mh->msg_flags & MSG_TRUNC) {
 			ul->stats->rx_nonstun++;
 			continue;
 		}
-		udp_local_addr(ul, mh, &local);
+		udp_local_addr(ul, mh, &ul->local[i]);
 		pkt.peer = (struct sockaddr *)&ul->peer[i];
-		pkt.local = (struct sockaddr *)&local;
+		pkt.local = local;
 		from.ss_family = to.ss_family = AF_UNSPEC;
 		len = server_process(ul->srv, &pkt, ul->rx + (size_t)i * UDP_RX_SIZE,
-		    ul->rxmsg[i].msg_len, ul->tx[out], UDP_TX_SIZE);
+		    ul->rxmsg[i].msg_len, ul->tx[i], UDP_TX_SIZE);
 		if (len <= 0)
 			continue;
 		if (from.ss_family != AF_UNSPEC || to.ss_family != AF_UNSPEC) {
 			udp_send_routed(ul, &from, to.ss_family != AF_UNSPEC ? &to :
-			    &ul->peer[i], ul->tx[out], (size_t)len);
+			    &ul->peer[i], ul->tx[i], (size_t)len);
 			continue;
 		}
-		th = &ul->txmsg[out].msg_hdr;
-		memset(th, 0, sizeof(*th));
-		ul->txiov[out].iov_base = ul->tx[out];
-		ul->txiov[out].iov_len = (size_t)len;
-		th->msg_name = &ul->peer[i];
-		th->msg_namelen = mh->msg_namelen;
-		th->msg_iov = &ul->txiov[out];
-		th->msg_iovlen = 1;
-		if (ul->wildcard) {
-			th->msg_control = ul->txctl[out];
-			th->msg_controllen = udp_set_source(ul, ul->txctl[out],
-			    (struct sockaddr *)&local);
-		}
-		out++;
+		txq_add(&ul->out, pkt.peer, ul->wildcard ? local : NULL, ul->tx[i], (size_t)len);
 	}
-	return out;
 }
 
-/* The socket is readable: drain a bounded number of batches. */
+/*
+ * The socket is readable: drain a bounded number of batches. Replies and
+ * relayed datagrams queued by a batch point into its buffers, so every
+ * queue of the worker is sent before the next recvmmsg reuses them.
+ */
 static void
 udp_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct udp_listener *ul = arg;
-	unsigned turn, nout;
+	unsigned turn;
 	int n;
 
 	for (turn = 0; turn < UDP_MAX_TURNS; turn++) {
@@ -323,40 +270,37 @@ udp_on_read(evutil_socket_t fd, short what, void *arg)
 		n = recvmmsg(fd, ul->rxmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		nout = udp_process_batch(ul, (unsigned)n, listen_now_ms());
-		if (nout > 0)
-			udp_flush(ul, nout);
+		udp_process_batch(ul, (unsigned)n, listen_now_ms());
+		ul->flush_all(ul->flush_arg);
 		if (n < UDP_BATCH)
 			break;
 	}
 }
 
-/* Send relayed data to a client from this listener, leaving from the address it used. */
+/* Queue relayed data to a client; it leaves from the address the client used, at the next flush. */
 static int
 udp_conn_send(struct conn *c, const struct sockaddr *client, const struct sockaddr *local,
     const uint8_t *data, size_t len)
 {
 	struct udp_listener *ul = (struct udp_listener *)c;
-	char ctl[CMSG_SPACE_PKTINFO];
-	struct iovec iov = { (void *)data, len };
-	struct msghdr mh = { .msg_name = (void *)client, .msg_namelen = addr_len(client),
-	    .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (ul->wildcard) {
-		mh.msg_control = ctl;
-		mh.msg_controllen = udp_set_source(ul, ctl, local);
-	}
-	if (sendmsg(ul->fd, &mh, MSG_DONTWAIT) != (ssize_t)len) {
-		ul->stats->tx_errors++;
-		return -1;
-	}
+	txq_add(&ul->out, client, ul->wildcard ? local : NULL, data, len);
 	return 0;
+}
+
+/* Send what is queued on this listener. */
+void
+udp_listener_flush(struct udp_listener *ul)
+{
+	if (txq_pending(&ul->out))
+		txq_flush(&ul->out);
 }
 
 /* Wrap a worker's UDP socket; the listener owns fd from here on. */
 struct udp_listener *
 udp_listener_new(struct event_base *base, int fd, const struct sockaddr *bound,
-    struct server *srv, struct stats *stats)
+    struct server *srv, struct stats *stats, bool gso, void (*flush_all)(void *),
+    void *flush_arg)
 {
 	struct udp_listener *ul = xcalloc(1, sizeof(*ul));
 	unsigned i;
@@ -367,6 +311,9 @@ udp_listener_new(struct event_base *base, int fd, const struct sockaddr *bound,
 	ul->wildcard = addr_is_any(bound);
 	ul->srv = srv;
 	ul->stats = stats;
+	ul->flush_all = flush_all;
+	ul->flush_arg = flush_arg;
+	txq_init(&ul->out, fd, gso, stats);
 	ul->rx = xcalloc(UDP_BATCH, UDP_RX_SIZE);
 	for (i = 0; i < UDP_BATCH; i++) {
 		ul->rxiov[i].iov_base = ul->rx + (size_t)i * UDP_RX_SIZE;

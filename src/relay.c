@@ -14,18 +14,34 @@
 #include "log.h"
 #include "relay.h"
 #include "server.h"
+#include "stats.h"
+#include "txq.h"
 #include "xmalloc.h"
 
 #define RELAY_BATCH	32
 #define RELAY_MAX_TURNS	8
 #define RELAY_SLOT	(RELAY_HEADROOM + 65536 + RELAY_TAILROOM)
+#define RELAY_TXQS	16	/* send queues lent to relay sockets with data waiting */
 
-/* A worker's receive buffers for all its relay sockets: one loop thread, so one set. */
+struct relay_sock;
+
+/*
+ * A worker's buffers for all its relay sockets: one loop thread, so one
+ * set. Send queues are lent to the sockets that have data waiting in a
+ * loop turn, so an idle allocation carries no queue (memory per allocation
+ * stays small) while a busy one still gets sendmmsg and GSO.
+ */
 struct relay_rx {
 	uint8_t			*buf;	/* RELAY_BATCH slots of RELAY_SLOT bytes */
 	struct sockaddr_storage	 peer[RELAY_BATCH];
 	struct iovec		 iov[RELAY_BATCH];
 	struct mmsghdr		 msg[RELAY_BATCH];
+	void			 (*flush_all)(void *);	/* the worker's: send all queues */
+	void			*flush_arg;
+	bool			 gso;
+	struct stats		*stats;
+	struct txq		 txq[RELAY_TXQS];
+	struct relay_sock	*txq_owner[RELAY_TXQS];	/* NULL: free */
 };
 
 /* One relayed address of one allocation. */
@@ -36,16 +52,64 @@ struct relay_sock {
 	struct relay_rx		*rx;
 	struct server		*srv;
 	struct alloc		*alloc;
+	int			 txq;		/* index of the lent queue, or -1 */
 };
 
 /* Buffers for one worker. */
 struct relay_rx *
-relay_rx_new(void)
+relay_rx_new(struct stats *stats, bool gso, void (*flush_all)(void *), void *flush_arg)
 {
 	struct relay_rx *rx = xcalloc(1, sizeof(*rx));
 
 	rx->buf = xcalloc(RELAY_BATCH, RELAY_SLOT);
+	rx->stats = stats;
+	rx->gso = gso;
+	rx->flush_all = flush_all;
+	rx->flush_arg = flush_arg;
 	return rx;
+}
+
+/* Send one socket's queue and give the queue back. */
+static void
+relay_flush_sock(struct relay_sock *rs)
+{
+	if (rs->txq < 0)
+		return;
+	txq_flush(&rs->rx->txq[rs->txq]);
+	rs->rx->txq_owner[rs->txq] = NULL;
+	rs->txq = -1;
+}
+
+/* Send every relay socket's queue (after each client batch: the data points into it). */
+void
+relay_flush_all(struct relay_rx *rx)
+{
+	unsigned i;
+
+	for (i = 0; i < RELAY_TXQS; i++)
+		if (rx->txq_owner[i] != NULL)
+			relay_flush_sock(rx->txq_owner[i]);
+}
+
+/* A queue for this socket: its own, a free one, or one freed by flushing all. */
+static struct txq *
+relay_txq(struct relay_sock *rs)
+{
+	struct relay_rx *rx = rs->rx;
+	unsigned i;
+
+	if (rs->txq >= 0)
+		return &rx->txq[rs->txq];
+	for (i = 0; i < RELAY_TXQS && rx->txq_owner[i] != NULL; i++)
+		;
+	if (i == RELAY_TXQS) {
+		relay_flush_all(rx);
+		i = 0;
+	}
+	rx->txq_owner[i] = rs;
+	rs->txq = (int)i;
+	txq_init(&rx->txq[i], rs->fd, rx->gso, rx->stats);
+	return &rx->txq[i];
 }
 
 /* Free a worker's buffers. */
@@ -100,6 +164,7 @@ relay_read_errors(struct relay_sock *rs)
 				continue;
 			server_relay_icmp(rs->srv, rs->alloc, (struct sockaddr *)&peer,
 			    ee.ee_type, ee.ee_code, ee.ee_info, relay_now_ms());
+			rs->rx->flush_all(rs->rx->flush_arg);	/* the indication is on our stack */
 		}
 	}
 }
@@ -135,6 +200,8 @@ relay_on_read(evutil_socket_t fd, short what, void *arg)
 		for (i = 0; i < (unsigned)n; i++)
 			server_relay_in(rs->srv, rs->alloc, (struct sockaddr *)&rx->peer[i],
 			    rx->iov[i].iov_base, rx->msg[i].msg_len, now);
+		/* What went to clients points into rx->buf: send it before reuse. */
+		rx->flush_all(rx->flush_arg);
 		if (n < RELAY_BATCH)
 			return;
 	}
@@ -170,6 +237,7 @@ relay_sock_open(struct event_base *base, struct relay_rx *rx, struct server *srv
 	rs->rx = rx;
 	rs->srv = srv;
 	rs->alloc = alloc;
+	rs->txq = -1;
 	rs->ev = event_new(base, fd, EV_READ | EV_PERSIST, relay_on_read, rs);
 	if (rs->ev == NULL || event_add(rs->ev, NULL) != 0)
 		fatalx("relay: cannot add event");
@@ -183,6 +251,7 @@ relay_sock_close(void *handle)
 {
 	struct relay_sock *rs = handle;
 
+	relay_flush_sock(rs);	/* data queued earlier in this turn still goes */
 	event_free(rs->ev);
 	close(rs->fd);
 	free(rs);
@@ -203,7 +272,10 @@ relay_set_df(struct relay_sock *rs, bool df)
 	}
 }
 
-/* Send to a peer; DF is set for this datagram alone when asked. */
+/*
+ * Send to a peer: queued for the end of the loop turn, or at once with DF
+ * set for this datagram alone when asked (after what was queued, in order).
+ */
 int
 relay_sock_send(void *handle, const struct sockaddr *peer, const uint8_t *data, size_t len,
     bool df)
@@ -211,10 +283,13 @@ relay_sock_send(void *handle, const struct sockaddr *peer, const uint8_t *data, 
 	struct relay_sock *rs = handle;
 	ssize_t n;
 
-	if (df)
-		relay_set_df(rs, true);
+	if (!df) {
+		txq_add(relay_txq(rs), peer, NULL, data, len);
+		return 0;
+	}
+	relay_flush_sock(rs);
+	relay_set_df(rs, true);
 	n = sendto(rs->fd, data, len, 0, peer, addr_len(peer));
-	if (df)
-		relay_set_df(rs, false);
+	relay_set_df(rs, false);
 	return n == (ssize_t)len ? 0 : -1;
 }

@@ -41,12 +41,14 @@ struct stream_set {
 	const struct config	*cfg;
 	struct server		*srv;
 	struct stats		*stats;
+	void			 (*flush_all)(void *);	/* the worker's: send all queues */
+	void			*flush_arg;
 };
 
 /* Connections for one worker. */
 struct stream_set *
 stream_set_new(struct event_base *base, const struct config *cfg,
-    struct server *srv, struct stats *stats)
+    struct server *srv, struct stats *stats, void (*flush_all)(void *), void *flush_arg)
 {
 	struct stream_set *set = xcalloc(1, sizeof(*set));
 
@@ -55,6 +57,8 @@ stream_set_new(struct event_base *base, const struct config *cfg,
 	set->cfg = cfg;
 	set->srv = srv;
 	set->stats = stats;
+	set->flush_all = flush_all;
+	set->flush_arg = flush_arg;
 	return set;
 }
 
@@ -129,6 +133,8 @@ stream_on_read(struct bufferevent *bev, void *arg)
 			return;
 		p = evbuffer_pullup(in, flen);
 		stream_frame(s, p, (size_t)flen);
+		/* Relayed data queued from this frame points into the buffer. */
+		s->set->flush_all(s->set->flush_arg);
 		evbuffer_drain(in, (size_t)flen);
 	}
 }

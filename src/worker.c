@@ -80,6 +80,18 @@ io_client_send(void *arg, void *conn, const struct sockaddr *client,
 	return c->send(c, client, local, data, len);
 }
 
+/* Send every queued datagram of this worker: to clients and to peers. */
+static void
+worker_flush_all(void *arg)
+{
+	struct worker *w = arg;
+	unsigned i;
+
+	relay_flush_all(w->relay_rx);
+	for (i = 0; i < w->nudp; i++)
+		udp_listener_flush(w->udp[i]);
+}
+
 /* Once a second: let the core expire what has run out. */
 static void
 worker_on_tick(evutil_socket_t fd, short what, void *arg)
@@ -120,7 +132,8 @@ worker_add_udp(struct worker *w, const struct sockaddr *sa)
 		fatalx("udp: too many sockets");
 	if ((fd = listen_udp_socket(sa, &cause)) < 0)
 		fatalx("udp: %s", cause);
-	w->udp[w->nudp++] = udp_listener_new(w->base, fd, sa, w->srv, &w->stats);
+	w->udp[w->nudp++] = udp_listener_new(w->base, fd, sa, w->srv, &w->stats,
+	    w->cfg->udp_gso, worker_flush_all, w);
 }
 
 /* Open this worker's UDP sockets: one per listen address (SO_REUSEPORT), plus the RFC 5780 ones. */
@@ -182,11 +195,11 @@ worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared)
 		fatalx("worker %u: cannot create event base", id);
 	event_config_free(ec);
 	w->srv = server_new(cfg, shared, &io, &w->stats);
-	w->relay_rx = relay_rx_new();
+	w->relay_rx = relay_rx_new(&w->stats, cfg->udp_gso, worker_flush_all, w);
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
 	if (w->tick_ev == NULL || event_add(w->tick_ev, &second) != 0)
 		fatalx("worker %u: cannot add timer", id);
-	w->streams = stream_set_new(w->base, cfg, w->srv, &w->stats);
+	w->streams = stream_set_new(w->base, cfg, w->srv, &w->stats, worker_flush_all, w);
 	if (pipe2(w->pipe, O_NONBLOCK | O_CLOEXEC) != 0)
 		fatal("worker %u: pipe", id);
 	w->pipe_ev = event_new(w->base, w->pipe[0], EV_READ | EV_PERSIST,
