@@ -30,6 +30,10 @@ struct policy {
 	uint16_t		 relay_max;
 	struct cidr		 reserved[POLICY_MAX_CIDRS];	/* the default deny list, parsed */
 	unsigned		 nreserved;
+	/* Is this our own relay socket now? (the port pool answers; NULL: any
+	 * port of the relay range counts) */
+	bool			 (*relay_in_use)(const void *, const struct sockaddr *);
+	const void		*relay_arg;
 };
 
 enum policy_verdict {

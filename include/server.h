@@ -65,6 +65,7 @@ struct server_io {
 
 /* Process-wide TURN state, built by main before the workers start. */
 struct turn_shared {
+	const struct config *cfg;
 	struct auth	*auth;
 	struct ports	*ports;
 	struct quota	*quota;

@@ -111,6 +111,7 @@ void		 ports_release(struct ports *, int, uint16_t);
 void		 ports_set_now(struct ports *, uint64_t);
 const struct sockaddr *ports_ip(const struct ports *, int);
 bool		 ports_has_family(const struct ports *, int);
+bool		 ports_in_use(const void *, const struct sockaddr *);
 
 /* quota.c: shared by all workers, locked (allocation time only) */
 struct quota;

@@ -152,10 +152,11 @@ policy_is_listener(const struct policy *p, const struct sockaddr *sa)
 
 /*
  * May we relay to this peer? In order: our listener ports never; our own
- * addresses inside the relay port range always (relay to relay through one
- * server is the common case, even when that address is private); the deny
- * list; the allow list; any other port on our own addresses never; then
- * the reserved and private ranges.
+ * relay sockets always (relay to relay through one server is the common
+ * case, even when that address is private); the deny list; the allow
+ * list; any other port on our own addresses never (another program's
+ * socket in the relay port range included: the relay range overlaps the
+ * kernel's ephemeral ports); then the reserved and private ranges.
  */
 enum policy_verdict
 policy_check_peer(const struct policy *p, const struct sockaddr *sa)
@@ -168,7 +169,8 @@ policy_check_peer(const struct policy *p, const struct sockaddr *sa)
 	if (policy_is_listener(p, sa))
 		return POLICY_DENY_LISTENER;
 	own = policy_is_own(p, sa);
-	if (own && port >= p->relay_min && port <= p->relay_max)
+	if (own && port >= p->relay_min && port <= p->relay_max &&
+	    (p->relay_in_use == NULL || p->relay_in_use(p->relay_arg, sa)))
 		return POLICY_ALLOW;
 	if (cidr_any(p->deny, p->ndeny, sa))
 		return POLICY_DENY_LIST;
@@ -189,7 +191,7 @@ policy_verdict_name(enum policy_verdict v)
 	case POLICY_ALLOW: return "allowed";
 	case POLICY_DENY_LISTENER: return "a listener of this server";
 	case POLICY_DENY_LIST: return "in deny_peer";
-	case POLICY_DENY_OWN: return "this server's address outside the relay range";
+	case POLICY_DENY_OWN: return "this server's address, not one of its relays";
 	default: return "a reserved or private range";
 	}
 }

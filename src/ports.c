@@ -86,19 +86,39 @@ ports_has_family(const struct ports *p, int family)
 	return false;
 }
 
+/* Bits are read and written atomically: ports_in_use reads them without the lock. */
 static bool
 do_used(const struct ports_ip *ip, unsigned port)
 {
-	return (ip->used[port / 8] >> (port % 8)) & 1;
+	return (__atomic_load_n(&ip->used[port / 8], __ATOMIC_RELAXED) >> (port % 8)) & 1;
 }
 
 static void
 do_mark(struct ports_ip *ip, unsigned port, bool used)
 {
 	if (used)
-		ip->used[port / 8] |= (uint8_t)(1u << (port % 8));
+		__atomic_fetch_or(&ip->used[port / 8], (uint8_t)(1u << (port % 8)),
+		    __ATOMIC_RELAXED);
 	else
-		ip->used[port / 8] &= (uint8_t)~(1u << (port % 8));
+		__atomic_fetch_and(&ip->used[port / 8], (uint8_t)~(1u << (port % 8)),
+		    __ATOMIC_RELAXED);
+}
+
+/* Is addr one of our relay sockets (or a reserved port)? Lock-free: the policy asks per Send. */
+bool
+ports_in_use(const void *arg, const struct sockaddr *sa)
+{
+	const struct ports *p = arg;
+	struct sockaddr_storage ip;
+	unsigned i;
+
+	memset(&ip, 0, sizeof(ip));
+	memcpy(&ip, sa, addr_len(sa));
+	addr_set_port((struct sockaddr *)&ip, 0);
+	for (i = 0; i < p->nips; i++)
+		if (addr_equal((const struct sockaddr *)&p->ips[i].ip, (struct sockaddr *)&ip))
+			return do_used(&p->ips[i], addr_port(sa));
+	return false;
 }
 
 /* Give back the ports of expired reservations. Lock held. */

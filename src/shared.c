@@ -82,6 +82,44 @@ policy_own(const struct config *cfg, const struct sockaddr_storage *relays, unsi
 	freeifaddrs(ifa);
 }
 
+/*
+ * Is this one of our relay sockets? A peer may name it by its advertised
+ * (external) address, so that is mapped back to the bound one first.
+ */
+static bool
+shared_relay_in_use(const void *arg, const struct sockaddr *sa)
+{
+	const struct turn_shared *sh = arg;
+	const struct config *cfg = sh->cfg;
+	struct sockaddr_storage pub, priv;
+	unsigned i, k;
+
+	if (ports_in_use(sh->ports, sa))
+		return true;
+	memset(&pub, 0, sizeof(pub));
+	memcpy(&pub, sa, addr_len(sa));
+	addr_set_port((struct sockaddr *)&pub, 0);
+	for (i = 0; i < cfg->nexternal; i++) {
+		if (!addr_equal((const struct sockaddr *)&cfg->external[i].public,
+		    (struct sockaddr *)&pub))
+			continue;
+		for (k = 0; k < CONFIG_MAX_ADDRS; k++) {
+			if (cfg->external[i].private.ss_family != AF_UNSPEC) {
+				if (k > 0)
+					break;
+				priv = cfg->external[i].private;
+			} else if (k < cfg->relay_ip.n)
+				priv = cfg->relay_ip.addr[k];
+			else
+				break;
+			addr_set_port((struct sockaddr *)&priv, addr_port(sa));
+			if (ports_in_use(sh->ports, (struct sockaddr *)&priv))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Build everything the workers share; on error, *cause says why. */
 int
 shared_build(const struct config *cfg, struct turn_shared *sh, char **cause)
@@ -105,6 +143,9 @@ shared_build(const struct config *cfg, struct turn_shared *sh, char **cause)
 	sh->policy.ndeny = cfg->deny_peer.n;
 	sh->policy.relay_min = (uint16_t)cfg->relay_port_min;
 	sh->policy.relay_max = (uint16_t)cfg->relay_port_max;
+	sh->cfg = cfg;
+	sh->policy.relay_in_use = shared_relay_in_use;
+	sh->policy.relay_arg = sh;
 	policy_own(cfg, ips, n, &sh->policy);
 	if (cfg->nusers == 0 && cfg->nsecrets == 0)
 		log_info("no user or secret configured: TURN requests will get 401");

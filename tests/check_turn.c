@@ -561,16 +561,26 @@ START_TEST(test_send_checks_ports)
 	uint8_t out[1024];
 	struct stun_msg m;
 
+	char relay[ADDR_STRLEN], other[ADDR_STRLEN];
+	struct sockaddr_storage ss;
+
 	ck_assert_int_eq(allocate(&m, out, sizeof(out)), 0);
-	/* Our own address inside the relay range: relay to relay, allowed. */
-	ck_assert_int_eq(permit("203.0.113.5:50000"), 0);
-	send_indication("203.0.113.5:50001", "ok");
+	/* Our own relay socket: relay to relay, allowed. */
+	addr_fmt((struct sockaddr *)&io_log.last_bound, relay, sizeof(relay));
+	ck_assert_int_eq(permit(relay), 0);
+	send_indication(relay, "ok");
+	ck_assert_int_eq(io_log.relay_sends, 1);
+	/* Another port in the relay range that is not ours: refused per datagram. */
+	ss = io_log.last_bound;
+	addr_set_port((struct sockaddr *)&ss, (uint16_t)(addr_port((struct sockaddr *)&ss) ^ 1));
+	addr_fmt((struct sockaddr *)&ss, other, sizeof(other));
+	send_indication(other, "no");
 	ck_assert_int_eq(io_log.relay_sends, 1);
 	/* The permission covers the IP, but not our listener, nor ports outside the range. */
 	send_indication("203.0.113.5:3478", "loop");
 	send_indication("203.0.113.5:22", "ssh");
 	ck_assert_int_eq(io_log.relay_sends, 1);
-	ck_assert_uint_eq(st.relay_dropped, 2);
+	ck_assert_uint_eq(st.relay_dropped, 3);
 }
 END_TEST
 
@@ -745,10 +755,17 @@ START_TEST(test_denied_peers_get_403)
 	ck_assert_uint_ge(sizeof(denied) / sizeof(denied[0]), 40);
 	for (i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
 		ck_assert_msg(permit(denied[i]) == 403, "%s was not refused", denied[i]);
-	/* Public peers, and relay to relay on our own address inside the range, pass. */
+	/* Public peers, and relay to relay on our own relay sockets, pass. */
 	ck_assert_int_eq(permit("8.8.8.8:53"), 0);
 	ck_assert_int_eq(permit("[2001:4860:4860::8888]:53"), 0);
-	ck_assert_int_eq(permit("203.0.113.5:50000"), 0);
+	{
+		char a[ADDR_STRLEN];
+		addr_fmt((struct sockaddr *)&io_log.last_bound, a, sizeof(a));
+		ck_assert_int_eq(permit(a), 0);
+	}
+	/* Our own address in the relay range but no relay of ours: another program's socket. */
+	if (addr_port((struct sockaddr *)&io_log.last_bound) != 50000)
+		ck_assert_int_eq(permit("203.0.113.5:50000"), 403);
 }
 END_TEST
 
