@@ -68,13 +68,17 @@ grep -q "signal 15: stopping" "$TURND_LOG" || fail "no 'signal 15: stopping' in 
 grep -q "stats: rx=" "$TURND_LOG" || fail "no stats line in the log"
 note "$(grep "stats: rx=" "$TURND_LOG")"
 want=11	# 7 over UDP, 4 over TCP; readiness probes come on top
+# A loaded machine makes stunclient retransmit over UDP (RTO 500 ms), and
+# turnd answers each copy: so at least, not exactly; every copy answered.
 for c in rx ok tx; do
 	v=$(stat $c)
 	[ -n "$v" ] || fail "stats line has no $c="
-	if [ "$v" -lt $((want + PROBES_OK)) ] || [ "$v" -gt $((want + PROBES_SENT)) ]; then
-		fail "stats $c=$v, want $want plus $PROBES_OK..$PROBES_SENT readiness probes"
+	if [ "$v" -lt $((want + PROBES_OK)) ] || [ "$v" -gt $(((want + PROBES_SENT) * 7)) ]; then
+		fail "stats $c=$v, want $want plus $PROBES_OK..$PROBES_SENT readiness probes (x7 retransmissions at most)"
 	fi
 done
+[ "$(stat rx)" = "$(stat ok)" ] && [ "$(stat ok)" = "$(stat tx)" ] ||
+	fail "stats rx=$(stat rx) ok=$(stat ok) tx=$(stat tx): every request must be answered once"
 [ "$(stat tcp_accepted)" = 5 ] || fail "stats tcp_accepted=$(stat tcp_accepted), want 5"
 for c in nonstun invalid ignored tx_errors tcp_closed_bad; do
 	[ "$(stat $c)" = 0 ] || fail "stats $c=$(stat $c), want 0"
