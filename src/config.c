@@ -669,7 +669,7 @@ config_apply_args(struct config *cfg, const struct config_arg *args,
 static int
 config_derive_5780(struct config *cfg, const char *where, char **cause)
 {
-	const struct sockaddr *alt, *l;
+	const struct sockaddr *alt, *l = NULL;
 	uint16_t port, altport;
 	unsigned i;
 

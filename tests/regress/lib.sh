@@ -432,3 +432,157 @@ binding_suite() {
 	done
 	stop_turnd
 }
+
+# --- coturn's TURN client tools (turn_*.sh) -------------------------------
+
+UCLIENT=""		# turnutils_uclient, once need_uclient found it
+UC_TIMEOUT=40		# seconds one turnutils_uclient run may take
+declare -A UC_PID=()	# background runs by name (uclient_start)
+declare -A UC_RC=()	# their exit status (uclient_wait)
+PEER_PID=""		# the running turnutils_peer
+PEER_PORT=""		# its port
+
+# need_uclient: skip the script unless coturn's client tools are installed.
+need_uclient() {
+	UCLIENT=$(command -v turnutils_uclient) ||
+	    skip "turnutils_uclient not installed (Debian package coturn)"
+	command -v turnutils_peer >/dev/null ||
+	    skip "turnutils_peer not installed (Debian package coturn)"
+}
+
+# Forget a background process that has been stopped.
+bg_del() {
+	local pid keep=()
+	for pid in "${BG_PIDS[@]}"; do
+		[ "$pid" = "$1" ] || keep+=("$pid")
+	done
+	BG_PIDS=("${keep[@]}")
+}
+
+# udp_listening PORT: is a UDP socket bound to this local port (any address)?
+udp_listening() {
+	awk -v p=":$(printf '%04X' "$1")" \
+	    'FNR > 1 && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
+	    /proc/net/udp /proc/net/udp6
+}
+
+# start_peer HOST [LO HI]: turnutils_peer, a UDP echo, on HOST at a free port
+# P; neither P nor P+1 (where uclient sends RTCP) may be turnd's PORT or lie
+# in LO-HI. Sets PEER_PORT and PEER_PID.
+start_peer() {
+	local host=$1 lo=${2:-1} hi=${3:-0} try i p
+	[ -z "$PEER_PID" ] || fail "start_peer: a turnutils_peer is already running"
+	for ((try = 0; try < 10; try++)); do
+		p=$(free_port)
+		if [ "$p" = "${PORT:-}" ] || [ "$((p + 1))" = "${PORT:-}" ] ||
+		    [ "$p" -ge 65535 ] || { [ "$((p + 1))" -ge "$lo" ] && [ "$p" -le "$hi" ]; }; then
+			continue
+		fi
+		turnutils_peer -L "$host" -p "$p" >"$T/peer.$p.log" 2>&1 &
+		PEER_PID=$!
+		bg_add "$PEER_PID"
+		for ((i = 0; i < 50; i++)); do
+			if udp_listening "$p"; then
+				# shellcheck disable=SC2034 # for the caller
+				PEER_PORT=$p
+				note "turnutils_peer $PEER_PID on $host port $p"
+				return 0
+			fi
+			alive "$PEER_PID" || break
+			sleep 0.1
+		done
+		stop_peer
+	done
+	fail "turnutils_peer did not start on $host"
+}
+
+# stop_peer: stop turnutils_peer by PID.
+stop_peer() {
+	[ -n "$PEER_PID" ] || return 0
+	kill_pid "$PEER_PID"
+	bg_del "$PEER_PID"
+	PEER_PID=""
+}
+
+# uclient_start NAME ARGS...: turnutils_uclient ARGS (the server last) in the
+# background, bounded by UC_TIMEOUT; output in $T/uclient.NAME.out.
+uclient_start() {
+	local name=$1
+	shift
+	[ -n "$UCLIENT" ] || fail "uclient_start: call need_uclient first"
+	printf '%s\n' "$*" >"$T/uclient.$name.args"
+	timeout "$UC_TIMEOUT" "$UCLIENT" "$@" >"$T/uclient.$name.out" 2>&1 &
+	UC_PID[$name]=$!
+	bg_add "$!"
+}
+
+# uclient_wait_one NAME: wait for that run; sets UC_RC[NAME] (124: timed out).
+uclient_wait_one() {
+	local rc=0
+	wait "${UC_PID[$1]}" || rc=$?
+	bg_del "${UC_PID[$1]}"
+	UC_RC[$1]=$rc
+	unset "UC_PID[$1]"
+}
+
+# uclient_wait: wait for every background run.
+uclient_wait() {
+	local name
+	for name in "${!UC_PID[@]}"; do
+		uclient_wait_one "$name"
+	done
+}
+
+# uclient_run NAME ARGS...: one run in the foreground; sets UC_RC[NAME].
+uclient_run() {
+	uclient_start "$@"
+	uclient_wait
+}
+
+# What to show of a run that went wrong.
+_uclient_desc() {
+	echo "turnutils_uclient $(cat "$T/uclient.$1.args"): exit ${UC_RC[$1]}:"
+	tail -n 8 "$T/uclient.$1.out"
+}
+
+# uclient_ok NAME: the run exited 0, printed "Total lost packets 0", and its
+# final totals show as many messages received as sent, more than none.
+uclient_ok() {
+	local name=$1 f=$T/uclient.$1.out s r
+	[ "${UC_RC[$name]}" -eq 0 ] || fail "$(_uclient_desc "$name")"
+	grep -q 'Total lost packets 0 (' "$f" ||
+	    fail "lost packets: $(_uclient_desc "$name")"
+	read -r s r < <(sed -n \
+	    's/.*start_mclient: tot_send_msgs=\([0-9]*\), tot_recv_msgs=\([0-9]*\)$/\1 \2/p' \
+	    "$f" | tail -n 1) || true
+	if [ -z "${s:-}" ] || [ -z "${r:-}" ]; then
+		fail "no totals: $(_uclient_desc "$name")"
+	fi
+	[ "$s" -gt 0 ] || fail "sent nothing: $(_uclient_desc "$name")"
+	[ "$s" -eq "$r" ] || fail "sent $s, received $r: $(_uclient_desc "$name")"
+	note "uclient $name: $s messages each way, none lost"
+}
+
+# uclient_fails NAME REGEX: the run failed (not by timeout) and printed REGEX.
+uclient_fails() {
+	local name=$1 rc=${UC_RC[$1]}
+	[ "$rc" -ne 0 ] || fail "expected a failure: $(_uclient_desc "$name")"
+	[ "$rc" -ne 124 ] || fail "timed out instead of failing: $(_uclient_desc "$name")"
+	grep -Eq "$2" "$T/uclient.$name.out" ||
+	    fail "expected '$2': $(_uclient_desc "$name")"
+	note "uclient $name: failed as expected ($(grep -Em1 "$2" "$T/uclient.$name.out" | sed 's/^[0-9]*: : //'))"
+}
+
+# turnd_stat NAME: a counter of the stats line turnd logs when it stops
+# (stop_turnd first); 0 when the line omits it.
+turnd_stat() {
+	local v
+	v=$(grep ' stats: ' "$TURND_LOG" | tail -n 1 | grep -o " $1=[0-9]*" | cut -d= -f2)
+	echo "${v:-0}"
+}
+
+# rest_password SECRET USERNAME [sha1|sha256]: the TURN REST API password for
+# USERNAME ("EXPIRY:NAME"): base64 of the HMAC keyed with SECRET. Needs openssl.
+rest_password() {
+	printf '%s' "$2" | openssl dgst "-${3:-sha1}" -hmac "$1" -binary | base64
+}
