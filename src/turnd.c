@@ -1,5 +1,6 @@
 /* turnd.c: main: flags, config load, -n configtest, daemonize, workers, TCP acceptor, signals. */
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -201,6 +202,34 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(t->base);
 }
 
+/*
+ * Each allocation holds a socket per relayed address, so raise the file
+ * limit to the hard maximum, and say plainly when even that is too low for
+ * the configured quota.
+ */
+static void
+raise_nofile(const struct config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("setrlimit RLIMIT_NOFILE");
+	}
+	want = cfg->total_quota > 0 ? (rlim_t)cfg->total_quota * 2 + 256 : 16384;
+	if (rl.rlim_cur < want)
+		log_warnx("open file limit %llu is below %llu: allocations will fail with 508 "
+		    "beyond about %llu; raise it (ulimit -n, LimitNOFILE=)",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)want,
+		    (unsigned long long)(rl.rlim_cur > 256 ? (rl.rlim_cur - 256) / 2 : 0));
+	else
+		log_debug("open file limit %llu", (unsigned long long)rl.rlim_cur);
+}
+
 /* Bind every socket and build the workers, before any fork, so bind errors reach the terminal. */
 static void
 turnd_open(struct turnd *t)
@@ -208,6 +237,7 @@ turnd_open(struct turnd *t)
 	char *cause = NULL;
 	unsigned i;
 
+	raise_nofile(t->cfg);
 	if (shared_build(t->cfg, &t->shared, &cause) != 0)
 		fatalx("%s", cause ? cause : "cannot set up TURN state");
 	t->nworkers = worker_count(t->cfg);
