@@ -76,6 +76,8 @@ struct config {
 	int			 bandwidth;	/* bytes per second per allocation; 0: unlimited */
 	bool			 strict_channels;
 	bool			 udp_gso;
+	int			 udp_buffer;
+	int			 relay_buffer;
 	/* RFC 5780 */
 	struct addr_list	 alternate_address;	/* at most one IP */
 	int			 alternate_port;	/* 0: the primary port + 1 */

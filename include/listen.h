@@ -10,7 +10,8 @@ struct server;
 struct stats;
 struct udp_listener;
 
-int	 listen_udp_socket(const struct sockaddr *, char **);
+int	 listen_udp_socket(const struct sockaddr *, int, char **);
+void	 listen_set_buffers(int, int);
 int	 listen_udp_probe(const struct sockaddr *, char **);
 int	 listen_tcp_socket(const struct sockaddr *, char **);
 struct udp_listener *udp_listener_new(struct event_base *, int,

@@ -17,7 +17,7 @@ struct relay_rx	*relay_rx_new(struct stats *, bool, void (*)(void *), void *);
 void		 relay_flush_all(struct relay_rx *);
 void		 relay_rx_free(struct relay_rx *);
 int		 relay_sock_open(struct event_base *, struct relay_rx *, struct server *,
-		    struct alloc *, const struct sockaddr *, void **);
+		    struct alloc *, const struct sockaddr *, int, void **);
 void		 relay_sock_close(void *);
 int		 relay_sock_send(void *, const struct sockaddr *, const uint8_t *, size_t,
 		    bool);

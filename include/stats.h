@@ -9,7 +9,8 @@ struct stats {
 	uint64_t	rx_msgs;	/* STUN messages accepted for processing */
 	uint64_t	rx_nonstun;	/* datagrams or frames that are not STUN: dropped */
 	uint64_t	rx_invalid;	/* STUN-looking but invalid (bad FINGERPRINT...): dropped */
-	uint64_t	rx_ignored;	/* indications and responses we do not answer */
+	uint64_t	rx_ignored;
+	uint64_t	rx_kernel_drops;	/* dropped by the kernel: receive buffer full (SO_RXQ_OVFL) */	/* indications and responses we do not answer */
 	uint64_t	tx_msgs;
 	uint64_t	tx_errors;	/* send failures */
 	uint64_t	tx_gso;		/* datagrams that left as UDP GSO segments */

@@ -26,8 +26,9 @@
 #define UDP_TX_SIZE	2048
 #define UDP_MAX_TURNS	8	/* batches per wake-up, so one socket cannot starve others */
 #define CMSG_SPACE_PKTINFO \
-	(CMSG_SPACE(sizeof(struct in6_pktinfo)) > CMSG_SPACE(sizeof(struct in_pktinfo)) ? \
-	 CMSG_SPACE(sizeof(struct in6_pktinfo)) : CMSG_SPACE(sizeof(struct in_pktinfo)))
+	((CMSG_SPACE(sizeof(struct in6_pktinfo)) > CMSG_SPACE(sizeof(struct in_pktinfo)) ? \
+	 CMSG_SPACE(sizeof(struct in6_pktinfo)) : CMSG_SPACE(sizeof(struct in_pktinfo))) + \
+	 CMSG_SPACE(sizeof(uint32_t)))	/* and SO_RXQ_OVFL */
 
 /* A worker's UDP socket on one listen address, with its batch buffers. */
 struct udp_listener {
@@ -35,6 +36,7 @@ struct udp_listener {
 	int			 fd;
 	struct sockaddr_storage	 bound;
 	int			 wildcard;	/* bound to 0.0.0.0 or ::, so replies need pktinfo */
+	uint32_t		 kernel_drops;	/* the socket's SO_RXQ_OVFL count so far */
 	struct event		*ev;
 	struct server		*srv;
 	struct stats		*stats;
@@ -97,9 +99,24 @@ listen_socket(const struct sockaddr *sa, int type, int flags, char **cause)
 	return fd;
 }
 
+/*
+ * Size a socket's buffers; as root the FORCE variants pass rmem_max and
+ * wmem_max, so a burst at line rate is not dropped. 0 keeps the kernel's.
+ */
+void
+listen_set_buffers(int fd, int bufsize)
+{
+	if (bufsize <= 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof(bufsize)) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize)) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
+}
+
 /* A UDP socket for one worker (SO_REUSEPORT: the kernel keeps a 5-tuple on one socket). */
 int
-listen_udp_socket(const struct sockaddr *sa, char **cause)
+listen_udp_socket(const struct sockaddr *sa, int bufsize, char **cause)
 {
 	int fd, on = 1;
 
@@ -109,6 +126,9 @@ listen_udp_socket(const struct sockaddr *sa, char **cause)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) :
 	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)))
 		return listen_fail(fd, cause, "pktinfo");
+	/* The kernel reports its receive drops with each datagram (SO_RXQ_OVFL). */
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
+	listen_set_buffers(fd, bufsize);
 	return fd;
 }
 
@@ -151,9 +171,9 @@ listen_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Read the datagram's destination address from its pktinfo, into local. */
+/* Read the datagram's destination address from its pktinfo, into local; count kernel drops. */
 static void
-udp_local_addr(const struct udp_listener *ul, struct msghdr *mh,
+udp_local_addr(struct udp_listener *ul, struct msghdr *mh,
     struct sockaddr_storage *local)
 {
 	struct cmsghdr *c;
@@ -168,6 +188,13 @@ udp_local_addr(const struct udp_listener *ul, struct msghdr *mh,
 			struct in6_pktinfo pi6;
 			memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
 			((struct sockaddr_in6 *)local)->sin6_addr = pi6.ipi6_addr;
+		} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+			uint32_t drops;
+			memcpy(&drops, CMSG_DATA(c), sizeof(drops));
+			if (drops > ul->kernel_drops) {
+				ul->stats->rx_kernel_drops += drops - ul->kernel_drops;
+				ul->kernel_drops = drops;
+			}
 		}
 	}
 }

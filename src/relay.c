@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "listen.h"
 #include "log.h"
 #include "relay.h"
 #include "server.h"
@@ -210,7 +211,7 @@ relay_on_read(evutil_socket_t fd, short what, void *arg)
 /* Bind a relay socket; -EADDRINUSE tells the core to try another port. */
 int
 relay_sock_open(struct event_base *base, struct relay_rx *rx, struct server *srv,
-    struct alloc *alloc, const struct sockaddr *bind_addr, void **handle)
+    struct alloc *alloc, const struct sockaddr *bind_addr, int bufsize, void **handle)
 {
 	struct relay_sock *rs;
 	int fd, on = 1, pmtu = IP_PMTUDISC_DONT, err;
@@ -226,6 +227,7 @@ relay_sock_open(struct event_base *base, struct relay_rx *rx, struct server *srv
 		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
 		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
 	}
+	listen_set_buffers(fd, bufsize);
 	if (bind(fd, bind_addr, addr_len(bind_addr)) != 0) {
 		err = errno;
 		close(fd);

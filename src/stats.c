@@ -15,6 +15,7 @@ stats_add(struct stats *dst, const struct stats *src)
 	dst->rx_nonstun += src->rx_nonstun;
 	dst->rx_invalid += src->rx_invalid;
 	dst->rx_ignored += src->rx_ignored;
+	dst->rx_kernel_drops += src->rx_kernel_drops;
 	dst->tx_msgs += src->tx_msgs;
 	dst->tx_errors += src->tx_errors;
 	dst->tx_gso += src->tx_gso;
@@ -54,11 +55,12 @@ stats_log(const struct stats *s)
 		if (s->reply_code[i] != 0)
 			n += (size_t)snprintf(codes + n, sizeof(codes) - n, " e%zu=%llu",
 			    i, (unsigned long long)s->reply_code[i]);
-	log_info("stats: rx=%llu nonstun=%llu invalid=%llu ignored=%llu tx=%llu "
+	log_info("stats: rx=%llu nonstun=%llu invalid=%llu ignored=%llu kernel_drops=%llu tx=%llu "
 	    "tx_errors=%llu gso=%llu tcp_accepted=%llu tcp_closed_bad=%llu allocs=%llu "
 	    "freed=%llu up=%llu/%lluB down=%llu/%lluB relay_dropped=%llu icmp=%llu ok=%llu%s",
 	    (unsigned long long)s->rx_msgs, (unsigned long long)s->rx_nonstun,
 	    (unsigned long long)s->rx_invalid, (unsigned long long)s->rx_ignored,
+	    (unsigned long long)s->rx_kernel_drops,
 	    (unsigned long long)s->tx_msgs, (unsigned long long)s->tx_errors,
 	    (unsigned long long)s->tx_gso,
 	    (unsigned long long)s->tcp_accepted,

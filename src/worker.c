@@ -55,7 +55,8 @@ io_relay_open(void *arg, struct alloc *a, unsigned idx, const struct sockaddr *s
 {
 	struct worker *w = arg;
 
-	return relay_sock_open(w->base, w->relay_rx, w->srv, a, sa, handle);
+	return relay_sock_open(w->base, w->relay_rx, w->srv, a, sa, w->cfg->relay_buffer,
+	    handle);
 }
 
 static void
@@ -130,7 +131,7 @@ worker_add_udp(struct worker *w, const struct sockaddr *sa)
 
 	if (w->nudp == WORKER_MAX_UDP)
 		fatalx("udp: too many sockets");
-	if ((fd = listen_udp_socket(sa, &cause)) < 0)
+	if ((fd = listen_udp_socket(sa, w->cfg->udp_buffer, &cause)) < 0)
 		fatalx("udp: %s", cause);
 	w->udp[w->nudp++] = udp_listener_new(w->base, fd, sa, w->srv, &w->stats,
 	    w->cfg->udp_gso, worker_flush_all, w);
