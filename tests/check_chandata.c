@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "chandata.h"
+#include "check_run.h"
 
 START_TEST(test_demux)
 {
@@ -74,17 +75,11 @@ main(void)
 {
 	Suite *s = suite_create("chandata");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_demux);
 	tcase_add_test(tc, test_chandata_parse);
 	tcase_add_test(tc, test_chandata_header);
 	tcase_add_test(tc, test_stream_frame_len);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }

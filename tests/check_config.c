@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "config.h"
 #include "log.h"
+#include "check_run.h"
 
 START_TEST(test_defaults)
 {
@@ -127,8 +128,6 @@ main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_good_file_and_overrides);
@@ -136,9 +135,5 @@ main(void)
 	tcase_add_test(tc, test_command_line_errors);
 	tcase_add_test(tc, test_addr_parse);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }

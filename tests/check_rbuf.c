@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "rbuf.h"
+#include "check_run.h"
 
 START_TEST(test_reads_stop_at_end)
 {
@@ -71,16 +72,10 @@ main(void)
 {
 	Suite *s = suite_create("rbuf");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_reads_stop_at_end);
 	tcase_add_test(tc, test_sub_reader_is_bounded);
 	tcase_add_test(tc, test_writer_respects_capacity);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }

@@ -11,6 +11,7 @@
 #include "server.h"
 #include "stats.h"
 #include "stun.h"
+#include "check_run.h"
 
 static struct config	*cfg;
 static struct stats	 st;
@@ -272,8 +273,6 @@ main(void)
 {
 	Suite *s = suite_create("server");
 	TCase *tc = tcase_create("binding");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_binding_v4);
@@ -285,9 +284,5 @@ main(void)
 	tcase_add_test(tc, test_change_request_420);
 	tcase_add_test(tc, test_malformed_400_and_drops);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }

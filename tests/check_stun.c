@@ -9,6 +9,7 @@
 
 #include "rfc5769_vectors.h"
 #include "stun.h"
+#include "check_run.h"
 
 #define PW	((const uint8_t *)RFC5769_SHORT_TERM_PASSWORD)
 #define PWLEN	(sizeof(RFC5769_SHORT_TERM_PASSWORD) - 1)
@@ -348,8 +349,6 @@ main(void)
 	Suite *s = suite_create("stun");
 	TCase *vec = tcase_create("rfc5769"), *bad = tcase_create("malformed"),
 	    *rules = tcase_create("rules");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(vec, test_rfc5769_request);
 	tcase_add_test(vec, test_rfc5769_response_v4);
@@ -368,9 +367,5 @@ main(void)
 	suite_add_tcase(s, vec);
 	suite_add_tcase(s, bad);
 	suite_add_tcase(s, rules);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }

@@ -17,6 +17,7 @@
 #include "shared.h"
 #include "stats.h"
 #include "stun.h"
+#include "check_run.h"
 
 /* What the fake shell saw. */
 static struct {
@@ -202,17 +203,38 @@ send_req(struct req *r, uint8_t *out, size_t cap, struct stun_msg *m)
 	return code;
 }
 
+/* An Allocate over UDP signed as user; returns the error code. */
+static int
+allocate_as(const char *user, const char *password, struct stun_msg *m, uint8_t *out,
+    size_t cap)
+{
+	static const uint8_t udp[4] = { 17, 0, 0, 0 };
+	struct req r;
+
+	req_start(&r, TURN_ALLOCATE, STUN_REQUEST);
+	stun_put(&r.w, STUN_A_REQUESTED_TRANSPORT, udp, 4);
+	req_sign(&r, user, password, nonce());
+	return send_req(&r, out, cap, m);
+}
+
+/* An Allocate with a shared-secret credential for userid, expiring at wall_s + ttl. */
+static int
+allocate_rest(const char *secret, const char *userid, long ttl)
+{
+	char user[64], pass[64];
+	uint8_t out[1024];
+	struct stun_msg m;
+
+	snprintf(user, sizeof(user), "%lld:%s", (long long)wall_s + ttl, userid);
+	ck_assert_int_eq(auth_rest_password(secret, 0, user, pass, sizeof(pass)), 0);
+	return allocate_as(user, pass, &m, out, sizeof(out));
+}
+
 /* An authenticated Allocate for alice over UDP; returns the error code. */
 static int
 allocate(struct stun_msg *m, uint8_t *out, size_t cap)
 {
-	struct req r;
-	static const uint8_t udp[4] = { 17, 0, 0, 0 };
-
-	req_start(&r, TURN_ALLOCATE, STUN_REQUEST);
-	stun_put(&r.w, STUN_A_REQUESTED_TRANSPORT, udp, 4);
-	req_sign(&r, "alice", "secret", nonce());
-	return send_req(&r, out, cap, m);
+	return allocate_as("alice", "secret", m, out, cap);
 }
 
 START_TEST(test_challenge)
@@ -790,51 +812,23 @@ START_TEST(test_shared_secret_and_quota)
 {
 	static const struct config_arg sec[] = { { "secret", "old-secret" },
 	    { "secret", "new-secret" }, { "user_quota", "1" } };
-	static const uint8_t udp[4] = { 17, 0, 0, 0 };
-	char user[64], pass[64];
 	uint8_t out[1024];
 	struct stun_msg m;
-	struct req r;
 
 	teardown();
 	start(sec, 3);
-	snprintf(user, sizeof(user), "%llu:carol", (unsigned long long)wall_s + 3600);
-	ck_assert_int_eq(auth_rest_password("old-secret", 0, user, pass, sizeof(pass)), 0);
-	req_start(&r, TURN_ALLOCATE, STUN_REQUEST);
-	stun_put(&r.w, STUN_A_REQUESTED_TRANSPORT, udp, 4);
-	req_sign(&r, user, pass, nonce());
-	ck_assert_int_eq(send_req(&r, out, sizeof(out), &m), 0);
+	ck_assert_int_eq(allocate_rest("old-secret", "carol", 3600), 0);
 	/* Same userid, another expiry and the newer secret, from another port: quota 1 -> 486. */
 	addr_parse("198.51.100.20:40002", 0, &client);
-	snprintf(user, sizeof(user), "%llu:carol", (unsigned long long)wall_s + 7200);
-	auth_rest_password("new-secret", 0, user, pass, sizeof(pass));
-	req_start(&r, TURN_ALLOCATE, STUN_REQUEST);
-	stun_put(&r.w, STUN_A_REQUESTED_TRANSPORT, udp, 4);
-	req_sign(&r, user, pass, nonce());
-	ck_assert_int_eq(send_req(&r, out, sizeof(out), &m), 486);
+	ck_assert_int_eq(allocate_rest("new-secret", "carol", 7200), 486);
 	/* Another userid passes; static users still work in the same realm. */
-	snprintf(user, sizeof(user), "%llu:dave", (unsigned long long)wall_s + 7200);
-	auth_rest_password("new-secret", 0, user, pass, sizeof(pass));
-	req_start(&r, TURN_ALLOCATE, STUN_REQUEST);
-	stun_put(&r.w, STUN_A_REQUESTED_TRANSPORT, udp, 4);
-	req_sign(&r, user, pass, nonce());
-	ck_assert_int_eq(send_req(&r, out, sizeof(out), &m), 0);
+	ck_assert_int_eq(allocate_rest("new-secret", "dave", 7200), 0);
 	addr_parse("198.51.100.20:40003", 0, &client);
 	ck_assert_int_eq(allocate(&m, out, sizeof(out)), 0);
 	/* Expired, or signed with an unknown secret: 401. */
 	addr_parse("198.51.100.20:40004", 0, &client);
-	snprintf(user, sizeof(user), "%llu:erin", (unsigned long long)wall_s - 1);
-	auth_rest_password("new-secret", 0, user, pass, sizeof(pass));
-	req_start(&r, TURN_ALLOCATE, STUN_REQUEST);
-	stun_put(&r.w, STUN_A_REQUESTED_TRANSPORT, udp, 4);
-	req_sign(&r, user, pass, nonce());
-	ck_assert_int_eq(send_req(&r, out, sizeof(out), &m), 401);
-	snprintf(user, sizeof(user), "%llu:erin", (unsigned long long)wall_s + 60);
-	auth_rest_password("other", 0, user, pass, sizeof(pass));
-	req_start(&r, TURN_ALLOCATE, STUN_REQUEST);
-	stun_put(&r.w, STUN_A_REQUESTED_TRANSPORT, udp, 4);
-	req_sign(&r, user, pass, nonce());
-	ck_assert_int_eq(send_req(&r, out, sizeof(out), &m), 401);
+	ck_assert_int_eq(allocate_rest("new-secret", "erin", -1), 401);
+	ck_assert_int_eq(allocate_rest("other", "erin", 60), 401);
 }
 END_TEST
 
@@ -944,8 +938,6 @@ main(void)
 {
 	Suite *s = suite_create("turn");
 	TCase *tc = tcase_create("turn");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_challenge);
@@ -969,9 +961,5 @@ main(void)
 	tcase_add_test(tc, test_external_address);
 	tcase_add_test(tc, test_total_quota);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }
