@@ -158,3 +158,13 @@ still_serving "$n random messages"
 stop_turnd
 grep -q "stats: rx=" "$TURND_LOG" || fail "no stats line in the log"
 note "$(grep "stats: rx=" "$TURND_LOG")"
+
+# A silent TCP connection is closed after tcp_idle_timeout, even mid-frame.
+start_turnd --tcp-idle-timeout 1
+t0=$(date +%s%N)
+send_raw tcp 127.0.0.1 "0001" 5000
+elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$SRC" -eq 2 ] || fail "idle TCP connection not closed within 5 s (sendraw exit $SRC)"
+[ "$elapsed_ms" -ge 900 ] || fail "idle TCP connection closed after ${elapsed_ms} ms, before the 1 s timeout"
+note "idle TCP connection closed after ${elapsed_ms} ms"
+stop_turnd
