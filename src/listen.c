@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "conn.h"
 #include "listen.h"
 #include "log.h"
@@ -161,16 +162,6 @@ listen_tcp_socket(const struct sockaddr *sa, char **cause)
 	return fd;
 }
 
-/* Milliseconds on the monotonic clock, for the core's 'now'. */
-static uint64_t
-listen_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Read the datagram's destination address from its pktinfo, into local; count kernel drops. */
 static void
 udp_local_addr(struct udp_listener *ul, struct msghdr *mh,
@@ -297,7 +288,7 @@ udp_on_read(evutil_socket_t fd, short what, void *arg)
 		n = recvmmsg(fd, ul->rxmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		udp_process_batch(ul, (unsigned)n, listen_now_ms());
+		udp_process_batch(ul, (unsigned)n, clock_now_ms());
 		ul->flush_all(ul->flush_arg);
 		if (n < UDP_BATCH)
 			break;

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "listen.h"
 #include "log.h"
 #include "relay.h"
@@ -123,16 +124,6 @@ relay_rx_free(struct relay_rx *rx)
 	free(rx);
 }
 
-/* Monotonic milliseconds. */
-static uint64_t
-relay_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Read the ICMP errors queued on the socket (IP_RECVERR) and pass each to the core. */
 static void
 relay_read_errors(struct relay_sock *rs)
@@ -164,7 +155,7 @@ relay_read_errors(struct relay_sock *rs)
 			if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6)
 				continue;
 			server_relay_icmp(rs->srv, rs->alloc, (struct sockaddr *)&peer,
-			    ee.ee_type, ee.ee_code, ee.ee_info, relay_now_ms());
+			    ee.ee_type, ee.ee_code, ee.ee_info, clock_now_ms());
 			rs->rx->flush_all(rs->rx->flush_arg);	/* the indication is on our stack */
 		}
 	}
@@ -197,7 +188,7 @@ relay_on_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n <= 0)
 			return;
-		now = relay_now_ms();
+		now = clock_now_ms();
 		for (i = 0; i < (unsigned)n; i++)
 			server_relay_in(rs->srv, rs->alloc, (struct sockaddr *)&rx->peer[i],
 			    rx->iov[i].iov_base, rx->msg[i].msg_len, now);

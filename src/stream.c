@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "chandata.h"
+#include "clock.h"
 #include "conn.h"
 #include "config.h"
 #include "log.h"
@@ -92,11 +93,9 @@ stream_frame(struct stream *s, const uint8_t *frame, size_t len)
 {
 	struct pkt_ctx pkt = { .tp = TRANSPORT_TCP, .conn = s, .wall_s = (uint64_t)time(NULL) };
 	uint8_t out[STREAM_TX_SIZE];
-	struct timespec ts;
 	ssize_t n;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	pkt.now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	pkt.now_ms = clock_now_ms();
 	pkt.peer = (struct sockaddr *)&s->peer;
 	pkt.local = (struct sockaddr *)&s->local;
 	n = server_process(s->set->srv, &pkt, frame, len, out, sizeof(out));

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "config.h"
 #include "conn.h"
 #include "listen.h"
@@ -98,10 +99,8 @@ static void
 worker_on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	server_tick(w->srv, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	server_tick(w->srv, clock_now_ms());
 }
 
 /* Take a hand-off from the pipe: a new TCP connection, or the order to stop. */
