@@ -47,6 +47,7 @@ enum policy_verdict {
 void			 policy_init(struct policy *);
 int			 cidr_parse(const char *, struct cidr *);
 bool			 cidr_match(const struct cidr *, const struct sockaddr *);
+bool			 policy_is_own(const struct policy *, const struct sockaddr *);
 enum policy_verdict	 policy_check_peer(const struct policy *, const struct sockaddr *);
 const char		*policy_verdict_name(enum policy_verdict);
 

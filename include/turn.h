@@ -23,6 +23,7 @@ struct peer_ip {
 
 struct perm {
 	struct peer_ip	 peer;
+	bool		 own;		/* one of this server's IPs: ports still matter */
 	uint64_t	 expires_ms;
 };
 
@@ -88,7 +89,8 @@ void		 peer_ip_from(struct peer_ip *, const struct sockaddr *);
 bool		 bucket_take(struct bucket *, uint64_t, uint64_t, size_t);
 
 /* perm.c */
-int		 perm_install(struct alloc *, const struct peer_ip *, uint64_t, unsigned);
+int		 perm_install(struct alloc *, const struct peer_ip *, bool, uint64_t, unsigned);
+const struct perm *perm_find(const struct alloc *, const struct peer_ip *, uint64_t);
 bool		 perm_has(const struct alloc *, const struct peer_ip *);
 bool		 perm_valid(const struct alloc *, const struct peer_ip *, uint64_t);
 void		 perm_expire(struct alloc *, uint64_t);

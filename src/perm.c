@@ -14,7 +14,8 @@ peer_ip_eq(const struct peer_ip *a, const struct peer_ip *b)
 
 /* Install or refresh a permission; -ENOSPC beyond max per allocation. */
 int
-perm_install(struct alloc *a, const struct peer_ip *peer, uint64_t now_ms, unsigned max)
+perm_install(struct alloc *a, const struct peer_ip *peer, bool own, uint64_t now_ms,
+    unsigned max)
 {
 	unsigned i;
 
@@ -27,6 +28,7 @@ perm_install(struct alloc *a, const struct peer_ip *peer, uint64_t now_ms, unsig
 		return -ENOSPC;
 	a->perms = xreallocarray(a->perms, a->nperms + 1, sizeof(*a->perms));
 	a->perms[a->nperms].peer = *peer;
+	a->perms[a->nperms].own = own;
 	a->perms[a->nperms].expires_ms = now_ms + PERM_LIFETIME_MS;
 	a->nperms++;
 	return 0;
@@ -44,16 +46,23 @@ perm_has(const struct alloc *a, const struct peer_ip *peer)
 	return false;
 }
 
-/* May this peer IP talk through the allocation now? */
-bool
-perm_valid(const struct alloc *a, const struct peer_ip *peer, uint64_t now_ms)
+/* The live permission for this peer IP, or NULL. */
+const struct perm *
+perm_find(const struct alloc *a, const struct peer_ip *peer, uint64_t now_ms)
 {
 	unsigned i;
 
 	for (i = 0; i < a->nperms; i++)
 		if (peer_ip_eq(&a->perms[i].peer, peer))
-			return a->perms[i].expires_ms > now_ms;
-	return false;
+			return a->perms[i].expires_ms > now_ms ? &a->perms[i] : NULL;
+	return NULL;
+}
+
+/* May this peer IP talk through the allocation now? */
+bool
+perm_valid(const struct alloc *a, const struct peer_ip *peer, uint64_t now_ms)
+{
+	return perm_find(a, peer, now_ms) != NULL;
 }
 
 /* Drop expired permissions (order does not matter, so swap with the last). */

@@ -122,7 +122,7 @@ same_ip(const struct sockaddr *a, const struct sockaddr *b)
 }
 
 /* Is this one of our own IPs (relay, external or listen address)? */
-static bool
+bool
 policy_is_own(const struct policy *p, const struct sockaddr *sa)
 {
 	unsigned i;

@@ -96,7 +96,9 @@ turn_create_permission(struct request *req)
 			continue;
 		stun_attr_xaddr(&m->attrs[i], m->txid16, &peer);
 		peer_ip_from(&ip, (struct sockaddr *)&peer);
-		perm_install(a, &ip, req->pkt->now_ms, (unsigned)req->cfg->max_permissions);
+		perm_install(a, &ip, policy_is_own(&req->srv->shared->policy,
+		    (struct sockaddr *)&peer), req->pkt->now_ms,
+		    (unsigned)req->cfg->max_permissions);
 	}
 	reply_begin(req);
 	stats_count_reply(req->stats, 0);
@@ -130,7 +132,9 @@ turn_channel_bind(struct request *req)
 	peer_ip_from(&ip, (struct sockaddr *)&peer);
 	if (chan_by_number(a, number) != chan_by_peer(a, (struct sockaddr *)&peer))
 		return reply_error(req, 400);
-	if (perm_install(a, &ip, req->pkt->now_ms, (unsigned)req->cfg->max_permissions) != 0)
+	if (perm_install(a, &ip, policy_is_own(&req->srv->shared->policy,
+	    (struct sockaddr *)&peer), req->pkt->now_ms,
+	    (unsigned)req->cfg->max_permissions) != 0)
 		return reply_error(req, 508);
 	chan_bind(a, number, (struct sockaddr *)&peer, req->pkt->now_ms);
 	reply_begin(req);
@@ -140,21 +144,24 @@ turn_channel_bind(struct request *req)
 
 /*
  * Send client data to a peer through the relay of its family, if a
- * permission allows it. Permissions cover an IP, but the policy also
- * judges ports (our listeners, our own address outside the relay range),
- * so a Send indication's port is checked here; a channel's was checked
- * when it was bound.
+ * permission allows it. Permissions cover an IP, but for this server's own
+ * IPs the policy also judges ports (our listeners, ports that are not our
+ * relays), so a Send indication to such an IP is checked again per
+ * datagram; any other IP's verdict cannot depend on the port, and a
+ * channel's port was checked when it was bound.
  */
 static void
 relay_out(struct server *srv, struct alloc *a, const struct sockaddr *peer,
     const uint8_t *data, size_t len, bool df, bool check_port, uint64_t now_ms)
 {
 	struct relay *r = relay_of_family(a, peer->sa_family);
+	const struct perm *perm;
 	struct peer_ip ip;
 
 	peer_ip_from(&ip, peer);
-	if (r == NULL || !perm_valid(a, &ip, now_ms) ||
-	    (check_port && policy_check_peer(&srv->shared->policy, peer) != POLICY_ALLOW) ||
+	perm = perm_find(a, &ip, now_ms);
+	if (r == NULL || perm == NULL || (check_port && (perm->own || addr_port(peer) == 0) &&
+	    policy_check_peer(&srv->shared->policy, peer) != POLICY_ALLOW) ||
 	    !bucket_take(&a->up, (uint64_t)srv->cfg->bandwidth, now_ms, len)) {
 		srv->stats->relay_dropped++;
 		return;
