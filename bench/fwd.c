@@ -95,12 +95,31 @@ open_udp(const struct sockaddr_in *sin, int rcvbuf)
 	return fd;
 }
 
+
+/* Send the n prepared datagrams in f->out with sendmmsg; failures are counted, not retried. */
+static void
+send_out(struct fwd *f, int fd, unsigned n)
+{
+	unsigned done = 0;
+	int rc;
+
+	while (done < n) {
+		f->sendcalls++;
+		rc = sendmmsg(fd, f->out + done, n - done, MSG_DONTWAIT);
+		if (rc <= 0) {
+			f->txerr += n - done;
+			return;
+		}
+		f->tx += (unsigned)rc;
+		done += (unsigned)rc;
+	}
+}
+
 /* Send n received datagrams (iov[0..n)) to one address: sendmmsg, or GSO runs. */
 static void
 send_to_one(struct fwd *f, int fd, const struct sockaddr_in *to, unsigned n)
 {
-	unsigned i, done = 0;
-	int rc;
+	unsigned i;
 
 	if (f->gso) {
 		f->sendcalls++;
@@ -114,24 +133,14 @@ send_to_one(struct fwd *f, int fd, const struct sockaddr_in *to, unsigned n)
 		f->out[i].msg_hdr.msg_iov = &f->iov[i];
 		f->out[i].msg_hdr.msg_iovlen = 1;
 	}
-	while (done < n) {
-		f->sendcalls++;
-		rc = sendmmsg(fd, f->out + done, n - done, MSG_DONTWAIT);
-		if (rc <= 0) {
-			f->txerr += n - done;
-			return;
-		}
-		f->tx += (unsigned)rc;
-		done += (unsigned)rc;
-	}
+	send_out(f, fd, n);
 }
 
 /* Echo: each datagram back to its sender. */
 static void
 send_back(struct fwd *f, int fd, unsigned n)
 {
-	unsigned i, done = 0;
-	int rc;
+	unsigned i;
 
 	for (i = 0; i < n; i++) {
 		memset(&f->out[i].msg_hdr, 0, sizeof(f->out[i].msg_hdr));
@@ -140,16 +149,7 @@ send_back(struct fwd *f, int fd, unsigned n)
 		f->out[i].msg_hdr.msg_iov = &f->iov[i];
 		f->out[i].msg_hdr.msg_iovlen = 1;
 	}
-	while (done < n) {
-		f->sendcalls++;
-		rc = sendmmsg(fd, f->out + done, n - done, MSG_DONTWAIT);
-		if (rc <= 0) {
-			f->txerr += n - done;
-			return;
-		}
-		f->tx += (unsigned)rc;
-		done += (unsigned)rc;
-	}
+	send_out(f, fd, n);
 }
 
 /* Socket idx is readable: a bounded number of batches. */

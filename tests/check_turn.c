@@ -345,42 +345,43 @@ START_TEST(test_auth_failures)
 }
 END_TEST
 
-START_TEST(test_sha256_and_bid_down)
+/* An Allocate signed with MESSAGE-INTEGRITY-SHA256, echoing algs and choosing alg. */
+static int
+allocate_sha256(const uint8_t *algs, size_t algslen, const uint8_t *alg, const uint8_t *key,
+    size_t keylen, struct stun_msg *m, uint8_t *out, size_t cap)
 {
 	static const uint8_t udp[4] = { 17, 0, 0, 0 };
+	const char *n = nonce();
+	struct req r;
+
+	req_start(&r, TURN_ALLOCATE, STUN_REQUEST);
+	stun_put(&r.w, STUN_A_REQUESTED_TRANSPORT, udp, 4);
+	stun_put(&r.w, STUN_A_USERNAME, "alice", 5);
+	stun_put(&r.w, STUN_A_REALM, "example.org", 11);
+	stun_put(&r.w, STUN_A_NONCE, n, strlen(n));
+	stun_put(&r.w, STUN_A_PASSWORD_ALGORITHMS, algs, algslen);
+	stun_put(&r.w, STUN_A_PASSWORD_ALGORITHM, alg, 4);
+	stun_put_integrity_sha256(&r.w, key, keylen);
+	return send_req(&r, out, cap, m);
+}
+
+START_TEST(test_sha256_and_bid_down)
+{
 	static const uint8_t algs[8] = { 0, 2, 0, 0, 0, 1, 0, 0 }, md5_only[4] = { 0, 1, 0, 0 };
 	static const uint8_t sha[4] = { 0, 2, 0, 0 };
 	uint8_t out[1024], key[32];
-	const char *n = nonce();
 	struct stun_msg m;
-	struct req r;
 	size_t keylen;
 
 	stun_longterm_key(STUN_PWALG_SHA256, "alice", "example.org", "secret", key, &keylen);
 	ck_assert_uint_eq(keylen, 32);
-	req_start(&r, TURN_ALLOCATE, STUN_REQUEST);
-	stun_put(&r.w, STUN_A_REQUESTED_TRANSPORT, udp, 4);
-	stun_put(&r.w, STUN_A_USERNAME, "alice", 5);
-	stun_put(&r.w, STUN_A_REALM, "example.org", 11);
-	stun_put(&r.w, STUN_A_NONCE, n, strlen(n));
-	stun_put(&r.w, STUN_A_PASSWORD_ALGORITHMS, algs, 8);
-	stun_put(&r.w, STUN_A_PASSWORD_ALGORITHM, sha, 4);
-	stun_put_integrity_sha256(&r.w, key, keylen);
-	ck_assert_int_eq(send_req(&r, out, sizeof(out), &m), 0);
+	ck_assert_int_eq(allocate_sha256(algs, 8, sha, key, keylen, &m, out, sizeof(out)), 0);
 	ck_assert_int_ge(m.mi256, 0);		/* answered in kind */
 	ck_assert(stun_check_integrity_sha256(&m, key, keylen));
 	/* A list that is not the one we sent is a bid-down: 400. */
 	addr_parse("198.51.100.21:40000", 0, &client);
-	n = nonce();
-	req_start(&r, TURN_ALLOCATE, STUN_REQUEST);
-	stun_put(&r.w, STUN_A_REQUESTED_TRANSPORT, udp, 4);
-	stun_put(&r.w, STUN_A_USERNAME, "alice", 5);
-	stun_put(&r.w, STUN_A_REALM, "example.org", 11);
-	stun_put(&r.w, STUN_A_NONCE, n, strlen(n));
-	stun_put(&r.w, STUN_A_PASSWORD_ALGORITHMS, md5_only, 4);
-	stun_put(&r.w, STUN_A_PASSWORD_ALGORITHM, md5_only, 4);
-	stun_put_integrity_sha256(&r.w, key, keylen);
-	ck_assert_int_eq(send_req(&r, out, sizeof(out), &m), 400);
+	ck_assert_int_eq(allocate_sha256(md5_only, 4, md5_only, key, keylen, &m, out,
+	    sizeof(out)), 400);
 }
 END_TEST
 
