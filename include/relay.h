@@ -13,8 +13,12 @@ struct relay_rx;
 struct server;
 struct stats;
 
-struct relay_rx	*relay_rx_new(struct stats *, bool, void (*)(void *), void *);
+#define RELAY_PRIORITIES	3	/* the worker base's; ordinary events take the middle one */
+
+struct relay_rx	*relay_rx_new(struct event_base *, struct stats *, bool, void (*)(void *),
+		    void *);
 void		 relay_flush_all(struct relay_rx *);
+void		 relay_rx_recycle(struct relay_rx *);
 void		 relay_rx_free(struct relay_rx *);
 int		 relay_sock_open(struct event_base *, struct relay_rx *, struct server *,
 		    struct alloc *, const struct sockaddr *, int, void **);

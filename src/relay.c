@@ -21,6 +21,7 @@
 #include "xmalloc.h"
 
 #define RELAY_BATCH	32
+#define RELAY_POOL	(4 * RELAY_BATCH)	/* slots filled before a loop turn must flush */
 #define RELAY_MAX_TURNS	8
 #define RELAY_SLOT	(RELAY_HEADROOM + 65536 + RELAY_TAILROOM)
 #define RELAY_TXQS	16	/* send queues lent to relay sockets with data waiting */
@@ -34,7 +35,9 @@ struct relay_sock;
  * stays small) while a busy one still gets sendmmsg and GSO.
  */
 struct relay_rx {
-	uint8_t			*buf;	/* RELAY_BATCH slots of RELAY_SLOT bytes */
+	uint8_t			*buf;	/* RELAY_POOL slots of RELAY_SLOT bytes */
+	unsigned		 used;	/* slots holding data not yet sent on */
+	struct event		*flush_ev;	/* lowest priority: runs at the end of a loop turn */
 	struct sockaddr_storage	 peer[RELAY_BATCH];
 	struct iovec		 iov[RELAY_BATCH];
 	struct mmsghdr		 msg[RELAY_BATCH];
@@ -58,12 +61,32 @@ struct relay_sock {
 };
 
 /* Buffers for one worker. */
+/* The end of a loop turn: send what the relay batches of this turn queued. */
+static void
+relay_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_rx *rx = arg;
+
+	rx->flush_all(rx->flush_arg);
+}
+
+/*
+ * Buffers for one worker. Batches from several relay sockets in one loop
+ * turn fill successive slots, so datagrams they send to one client socket
+ * leave in one sendmmsg at the end of the turn; the base must have been
+ * given RELAY_PRIORITIES priorities, the flush taking the lowest.
+ */
 struct relay_rx *
-relay_rx_new(struct stats *stats, bool gso, void (*flush_all)(void *), void *flush_arg)
+relay_rx_new(struct event_base *base, struct stats *stats, bool gso,
+    void (*flush_all)(void *), void *flush_arg)
 {
 	struct relay_rx *rx = xcalloc(1, sizeof(*rx));
 
-	rx->buf = xcalloc(RELAY_BATCH, RELAY_SLOT);
+	rx->buf = xcalloc(RELAY_POOL, RELAY_SLOT);
+	rx->flush_ev = event_new(base, -1, 0, relay_on_flush, rx);
+	if (rx->flush_ev == NULL ||
+	    event_priority_set(rx->flush_ev, RELAY_PRIORITIES - 1) != 0)
+		fatalx("relay: cannot create the flush event");
 	rx->stats = stats;
 	rx->gso = gso;
 	rx->flush_all = flush_all;
@@ -93,6 +116,13 @@ relay_flush_all(struct relay_rx *rx)
 			relay_flush_sock(rx->txq_owner[i]);
 }
 
+/* Every queue of the worker has been sent: the receive slots are free again. */
+void
+relay_rx_recycle(struct relay_rx *rx)
+{
+	rx->used = 0;
+}
+
 /* A queue for this socket: its own, a free one, or one freed by flushing all. */
 static struct txq *
 relay_txq(struct relay_sock *rs)
@@ -120,6 +150,7 @@ relay_rx_free(struct relay_rx *rx)
 {
 	if (rx == NULL)
 		return;
+	event_free(rx->flush_ev);
 	free(rx->buf);
 	free(rx);
 }
@@ -172,8 +203,11 @@ relay_on_read(evutil_socket_t fd, short what, void *arg)
 	int n;
 
 	for (turn = 0; turn < RELAY_MAX_TURNS; turn++) {
+		if (rx->used + RELAY_BATCH > RELAY_POOL)
+			rx->flush_all(rx->flush_arg);	/* recycles the slots */
 		for (i = 0; i < RELAY_BATCH; i++) {
-			rx->iov[i].iov_base = rx->buf + (size_t)i * RELAY_SLOT + RELAY_HEADROOM;
+			rx->iov[i].iov_base = rx->buf + (size_t)(rx->used + i) * RELAY_SLOT +
+			    RELAY_HEADROOM;
 			rx->iov[i].iov_len = 65536;
 			memset(&rx->msg[i].msg_hdr, 0, sizeof(rx->msg[i].msg_hdr));
 			rx->msg[i].msg_hdr.msg_name = &rx->peer[i];
@@ -188,12 +222,13 @@ relay_on_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n <= 0)
 			return;
+		rx->used += (unsigned)n;
 		now = clock_now_ms();
 		for (i = 0; i < (unsigned)n; i++)
 			server_relay_in(rs->srv, rs->alloc, (struct sockaddr *)&rx->peer[i],
 			    rx->iov[i].iov_base, rx->msg[i].msg_len, now);
-		/* What went to clients points into rx->buf: send it before reuse. */
-		rx->flush_all(rx->flush_arg);
+		/* What went to clients points into the slots: sent at the end of this turn. */
+		event_active(rx->flush_ev, EV_TIMEOUT, 1);
 		if (n < RELAY_BATCH)
 			return;
 	}

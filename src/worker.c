@@ -92,6 +92,7 @@ worker_flush_all(void *arg)
 	relay_flush_all(w->relay_rx);
 	for (i = 0; i < w->nudp; i++)
 		udp_listener_flush(w->udp[i]);
+	relay_rx_recycle(w->relay_rx);	/* nothing points into its slots now */
 }
 
 /* Once a second: let the core expire what has run out. */
@@ -191,11 +192,12 @@ worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared)
 	/* Only this thread touches the base, so libevent need not lock it. */
 	if ((ec = event_config_new()) == NULL ||
 	    event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK) != 0 ||
-	    (w->base = event_base_new_with_config(ec)) == NULL)
+	    (w->base = event_base_new_with_config(ec)) == NULL ||
+	    event_base_priority_init(w->base, RELAY_PRIORITIES) != 0)
 		fatalx("worker %u: cannot create event base", id);
 	event_config_free(ec);
 	w->srv = server_new(cfg, shared, &io, &w->stats);
-	w->relay_rx = relay_rx_new(&w->stats, cfg->udp_gso, worker_flush_all, w);
+	w->relay_rx = relay_rx_new(w->base, &w->stats, cfg->udp_gso, worker_flush_all, w);
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
 	if (w->tick_ev == NULL || event_add(w->tick_ev, &second) != 0)
 		fatalx("worker %u: cannot add timer", id);
