@@ -10,12 +10,18 @@ NATDISC=$(command -v turnutils_natdiscovery) ||
 # On loopback there is no NAT: both tools must see endpoint-independent
 # mapping and filtering, which only works if CHANGE-REQUEST answers leave
 # from the other address and port, and OTHER-ADDRESS names them.
-start_turnd_on "127.0.0.1" --alternate-address 127.0.0.2
+# The alternate port must be free as well as the primary one: ask for it too.
+ALT=$(free_port)
+for _ in 1 2 3; do	# it must differ from the primary, which start_turnd_on picks
+	[ "$ALT" != "$(free_port)" ] && break
+	ALT=$(free_port)
+done
+start_turnd_on "127.0.0.1" --alternate-address 127.0.0.2 --alternate-port "$ALT"
 
 out=$(timeout 30 "$NATDISC" -m -f -p "$PORT" 127.0.0.1 2>&1) ||
     fail "turnutils_natdiscovery exited non-zero: $out"
-printf '%s\n' "$out" | grep -q "Other addr: : 127.0.0.2:$((PORT + 1))" ||
-    fail "coturn did not see OTHER-ADDRESS 127.0.0.2:$((PORT + 1)): $out"
+printf '%s\n' "$out" | grep -q "Other addr: : 127.0.0.2:$ALT" ||
+    fail "coturn did not see OTHER-ADDRESS 127.0.0.2:$ALT: $out"
 printf '%s\n' "$out" | grep -q "Endpoint Independent Mapping" ||
     fail "coturn: mapping not endpoint-independent: $out"
 printf '%s\n' "$out" | grep -q "Endpoint Independent Filtering" ||
@@ -29,7 +35,7 @@ json_valid || fail "stunclient --nat: not one JSON object: $OUT"
     fail "stunclient: mapping '$(json_field mapping)', coturn said endpoint-independent: $OUT"
 [ "$(json_field filtering)" = "endpoint-independent" ] ||
     fail "stunclient: filtering '$(json_field filtering)', coturn said endpoint-independent: $OUT"
-[ "$(json_field other_address)" = "127.0.0.2:$((PORT + 1))" ] ||
+[ "$(json_field other_address)" = "127.0.0.2:$ALT" ] ||
     fail "stunclient: other_address '$(json_field other_address)': $OUT"
 [ "$(json_field nat)" = "false" ] || fail "stunclient: nat should be false on loopback: $OUT"
 note "stunclient agrees: $(json_field verdict)"
