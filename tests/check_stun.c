@@ -179,15 +179,23 @@ START_TEST(test_attr_overrun_and_bad_fingerprint)
 }
 END_TEST
 
+/* Start a message of method and class in b (cap bytes), with a fixed transaction ID. */
+static void
+begin_msg(struct wbuf *w, uint8_t *b, size_t cap, uint16_t method, uint8_t cls)
+{
+	static const uint8_t txid16[16] = { 0x21, 0x12, 0xa4, 0x42, 7 };
+
+	wbuf_init(w, b, cap);
+	ck_assert_int_eq(stun_build_init(w, method, cls, txid16), 0);
+}
+
 START_TEST(test_fingerprint_not_last)
 {
-	static const uint8_t txid16[16] = { 0x21, 0x12, 0xa4, 0x42 };
 	uint8_t b[64];
 	struct stun_msg m;
 	struct wbuf w;
 
-	wbuf_init(&w, b, sizeof(b));
-	stun_build_init(&w, STUN_BINDING, STUN_REQUEST, txid16);
+	begin_msg(&w, b, sizeof(b), STUN_BINDING, STUN_REQUEST);
 	stun_put_fingerprint(&w);
 	stun_put(&w, STUN_A_SOFTWARE, "x", 1);
 	ck_assert_int_eq(stun_msg_parse(&m, b, w.len), -EBADMSG);
@@ -196,14 +204,12 @@ END_TEST
 
 START_TEST(test_after_integrity_ignored)
 {
-	static const uint8_t txid16[16] = { 0x21, 0x12, 0xa4, 0x42, 9 };
 	static const uint8_t key[] = "k";
 	uint8_t b[256];
 	struct stun_msg m;
 	struct wbuf w;
 
-	wbuf_init(&w, b, sizeof(b));
-	stun_build_init(&w, STUN_BINDING, STUN_REQUEST, txid16);
+	begin_msg(&w, b, sizeof(b), STUN_BINDING, STUN_REQUEST);
 	stun_put(&w, STUN_A_USERNAME, "u", 1);
 	stun_put_integrity(&w, key, 1);
 	stun_put(&w, STUN_A_SOFTWARE, "late", 4);	/* after MI: ignored */
@@ -225,7 +231,6 @@ END_TEST
 
 START_TEST(test_integrity_sha256_truncated)
 {
-	static const uint8_t txid16[16] = { 0x21, 0x12, 0xa4, 0x42, 7 };
 	uint8_t b[128], mac[32];
 	unsigned int maclen = 0;
 	struct stun_msg m;
@@ -233,8 +238,7 @@ START_TEST(test_integrity_sha256_truncated)
 	size_t at;
 
 	/* RFC 8489 section 14.6: a MESSAGE-INTEGRITY-SHA256 of 16 bytes is the leading bytes. */
-	wbuf_init(&w, b, sizeof(b));
-	stun_build_init(&w, STUN_BINDING, STUN_REQUEST, txid16);
+	begin_msg(&w, b, sizeof(b), STUN_BINDING, STUN_REQUEST);
 	stun_put(&w, STUN_A_USERNAME, "user", 4);
 	at = w.len;
 	wbuf_put_u16_at(&w, 2, (uint16_t)(at + 4 + 16 - STUN_HDR_LEN));
@@ -250,13 +254,11 @@ END_TEST
 
 START_TEST(test_unknown_attributes)
 {
-	static const uint8_t txid16[16] = { 0x21, 0x12, 0xa4, 0x42 };
 	uint8_t b[64];
 	struct stun_msg m;
 	struct wbuf w;
 
-	wbuf_init(&w, b, sizeof(b));
-	stun_build_init(&w, STUN_BINDING, STUN_REQUEST, txid16);
+	begin_msg(&w, b, sizeof(b), STUN_BINDING, STUN_REQUEST);
 	stun_put(&w, 0x8fff, "opt", 3);		/* comprehension-optional: ignored */
 	stun_put(&w, 0x0031, "req", 3);		/* comprehension-required: noted */
 	stun_put(&w, STUN_A_SOFTWARE, "one", 3);
@@ -270,17 +272,14 @@ END_TEST
 
 START_TEST(test_attribute_length_rules)
 {
-	static const uint8_t txid16[16] = { 0x21, 0x12, 0xa4, 0x42 };
 	uint8_t b[64];
 	struct stun_msg m;
 	struct wbuf w;
 
-	wbuf_init(&w, b, sizeof(b));
-	stun_build_init(&w, STUN_BINDING, STUN_REQUEST, txid16);
+	begin_msg(&w, b, sizeof(b), STUN_BINDING, STUN_REQUEST);
 	stun_put(&w, STUN_A_MESSAGE_INTEGRITY, "short", 5);
 	ck_assert_int_eq(stun_msg_parse(&m, b, w.len), -EBADMSG);
-	wbuf_init(&w, b, sizeof(b));
-	stun_build_init(&w, STUN_BINDING, STUN_REQUEST, txid16);
+	begin_msg(&w, b, sizeof(b), STUN_BINDING, STUN_REQUEST);
 	stun_put(&w, STUN_A_XOR_MAPPED_ADDRESS, "\0\3\0\0\1\2\3\4", 8);	/* family 3 */
 	ck_assert_int_eq(stun_msg_parse(&m, b, w.len), 0);
 	{
@@ -292,13 +291,11 @@ END_TEST
 
 START_TEST(test_builder_capacity)
 {
-	static const uint8_t txid16[16] = { 0x21, 0x12, 0xa4, 0x42 };
 	uint8_t b[40];
 	struct wbuf w;
 
 	memset(b, 0xee, sizeof(b));
-	wbuf_init(&w, b, 32);
-	stun_build_init(&w, STUN_BINDING, STUN_SUCCESS, txid16);
+	begin_msg(&w, b, 32, STUN_BINDING, STUN_SUCCESS);
 	stun_put(&w, STUN_A_SOFTWARE, "0123456789", 10);	/* needs 36 bytes in all */
 	ck_assert_int_eq(stun_build_end(&w), -ENOSPC);
 	ck_assert_int_eq(stun_put_fingerprint(&w), -ENOSPC);
@@ -322,7 +319,6 @@ END_TEST
 
 START_TEST(test_error_code_roundtrip)
 {
-	static const uint8_t txid16[16] = { 0x21, 0x12, 0xa4, 0x42 };
 	const char *reason;
 	struct stun_msg m;
 	uint8_t b[128];
@@ -330,8 +326,7 @@ START_TEST(test_error_code_roundtrip)
 	size_t rlen;
 	int code;
 
-	wbuf_init(&w, b, sizeof(b));
-	stun_build_init(&w, TURN_ALLOCATE, STUN_ERROR, txid16);
+	begin_msg(&w, b, sizeof(b), TURN_ALLOCATE, STUN_ERROR);
 	ck_assert_int_eq(stun_put_error(&w, 437, NULL), 0);
 	ck_assert_int_eq(stun_put_error(&w, 700, NULL), -EINVAL);
 	ck_assert_int_eq(stun_msg_parse(&m, b, w.len), 0);
