@@ -272,6 +272,8 @@ turn_allocate(struct request *req)
 		return reply_error(req, rc);
 	if ((rc = quota_take(srv->shared->quota, ar.quota_id)) != 0)
 		return reply_error(req, rc);
+	/* The pool times reservations by the clock it was last told. */
+	ports_set_now(srv->shared->ports, pkt->now_ms);
 	a = alloc_insert(&srv->allocs, pkt->tp, pkt->peer, pkt->local);
 	a->quota_id = xstrdup(ar.quota_id);
 	a->username = xstrdup(ar.username);

@@ -879,6 +879,7 @@ START_TEST(test_even_port_reservation)
 	tok = stun_msg_find(&m, STUN_A_RESERVATION_TOKEN);
 	ck_assert_ptr_nonnull(tok);
 	memcpy(token, tok->val, 8);
+	server_tick(srv, now_ms);	/* a tick before redeeming must not expire it */
 	addr_parse("198.51.100.20:40010", 0, &client);
 	req_start(&r, TURN_ALLOCATE, STUN_REQUEST);
 	stun_put(&r.w, STUN_A_REQUESTED_TRANSPORT, udp, 4);
