@@ -12,7 +12,6 @@ struct turn_shared;
 
 struct worker	*worker_new(unsigned, const struct config *, struct turn_shared *);
 void		 worker_start(struct worker *);
-int		 workers_reinit(struct worker **, unsigned);
 void		 worker_hand_off(struct worker *, int, const struct sockaddr *);
 void		 worker_stop(struct worker *);
 void		 worker_free(struct worker *, struct stats *);

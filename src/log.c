@@ -1,4 +1,6 @@
 /* log.c: the logger: stderr or syslog, a level threshold, printf-checked entry points. */
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,25 +9,79 @@
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
+
+#define SYSLOG_PATH	"/dev/log"
 
 /* The logger is one of the two program-wide mutable objects (with the config snapshot). */
 static struct {
 	const char	*ident;
 	int		 level;
 	bool		 syslog;
-} lg = { "turnd", LOG_LEVEL_INFO, false };
+	int		 fd;		/* datagram socket to SYSLOG_PATH, or -1 */
+} lg = { "turnd", LOG_LEVEL_INFO, false, -1 };
 
-/* Choose the sink and threshold; called before any thread starts. */
+/* (Re)connect the syslog socket; the descriptor itself is never replaced. */
+static int
+log_syslog_connect(void)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, SYSLOG_PATH, sizeof(SYSLOG_PATH));
+	return connect(lg.fd, (struct sockaddr *)&sun, sizeof(sun));
+}
+
+/*
+ * Choose the sink and threshold; called before any thread starts.
+ *
+ * Syslog goes through our own socket rather than syslog(3): each worker
+ * thread has a file table of its own (worker.c), and glibc's syslog closes
+ * and reopens its descriptor when the daemon restarts, which would leave the
+ * other threads writing to whatever holds that number in their tables. Our
+ * socket is opened here, before the tables split, and only ever reconnected.
+ */
 void
 log_init(const char *ident, int level, bool use_syslog)
 {
 	lg.ident = ident;
 	lg.level = level;
 	lg.syslog = use_syslog;
-	if (use_syslog)
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	if (use_syslog && lg.fd < 0) {
+		lg.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (lg.fd >= 0)
+			(void)log_syslog_connect();	/* retried at each line until it works */
+	}
+}
+
+/* One line to syslog in the traditional format; dropped rather than block a worker. */
+static void
+log_syslog_send(int prio, const char *msg)
+{
+	char line[1200], stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n;
+
+	if (lg.fd < 0)
+		return;
+	if (localtime_r(&now, &tm) == NULL || strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S",
+	    &tm) == 0)
+		stamp[0] = '\0';
+	n = snprintf(line, sizeof(line), "<%d>%s %s[%ld]: %s", LOG_DAEMON | prio, stamp,
+	    lg.ident, (long)getpid(), msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (send(lg.fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+		return;
+	if ((errno == ENOTCONN || errno == ECONNREFUSED || errno == ECONNRESET) &&
+	    log_syslog_connect() == 0)	/* the syslog daemon restarted */
+		(void)send(lg.fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 /* Change the threshold. */
@@ -54,16 +110,17 @@ log_vemit(int level, int err, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	static const char *tag[] = { "error", "warning", "info", "debug" };
-	char msg[1024];
+	char msg[1024], full[1100];
 
 	if (level > lg.level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (lg.syslog) {
-		if (err != 0)
-			syslog(prio[level], "%s: %s", msg, strerror(err));
-		else
-			syslog(prio[level], "%s", msg);
+		if (err != 0) {
+			snprintf(full, sizeof(full), "%s: %s", msg, strerror(err));
+			log_syslog_send(prio[level], full);
+		} else
+			log_syslog_send(prio[level], msg);
 		return;
 	}
 	if (err != 0)

@@ -203,15 +203,20 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * Each allocation holds a socket per relayed address, so raise the file
- * limit to the hard maximum, and say plainly when even that is too low for
- * the configured quota.
+ * Each allocation holds a socket per relayed address (a TCP client's
+ * connection is one more), so raise the file limit to the hard maximum, and
+ * say plainly when even that is too low for the configured quota. The limit
+ * counts per file table, and each worker has its own (worker.c), so workers
+ * multiply it; NOFILE_SPARE descriptors per table are kept for listeners and
+ * the like.
  */
+#define NOFILE_SPARE	64
+
 static void
-raise_nofile(const struct config *cfg)
+raise_nofile(const struct config *cfg, unsigned nworkers)
 {
 	struct rlimit rl;
-	rlim_t want;
+	rlim_t want, room;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return;
@@ -220,14 +225,16 @@ raise_nofile(const struct config *cfg)
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 			log_warn("setrlimit RLIMIT_NOFILE");
 	}
-	want = cfg->total_quota > 0 ? (rlim_t)cfg->total_quota * 2 + 256 : 16384;
+	want = cfg->total_quota > 0 ?
+	    ((rlim_t)cfg->total_quota + nworkers - 1) / nworkers + NOFILE_SPARE : 16384;
+	room = rl.rlim_cur > NOFILE_SPARE ? (rl.rlim_cur - NOFILE_SPARE) * nworkers : 0;
 	if (rl.rlim_cur < want)
-		log_warnx("open file limit %llu is below %llu: allocations will fail with 508 "
-		    "beyond about %llu; raise it (ulimit -n, LimitNOFILE=)",
-		    (unsigned long long)rl.rlim_cur, (unsigned long long)want,
-		    (unsigned long long)(rl.rlim_cur > 256 ? (rl.rlim_cur - 256) / 2 : 0));
+		log_warnx("open file limit %llu (per worker) is below %llu: allocations will "
+		    "fail with 508 beyond about %llu with %u worker(s); raise it (ulimit -n, "
+		    "LimitNOFILE=) or add workers", (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)want, (unsigned long long)room, nworkers);
 	else
-		log_debug("open file limit %llu", (unsigned long long)rl.rlim_cur);
+		log_debug("open file limit %llu per worker", (unsigned long long)rl.rlim_cur);
 }
 
 /* Bind every socket and build the workers, before any fork, so bind errors reach the terminal. */
@@ -237,10 +244,10 @@ turnd_open(struct turnd *t)
 	char *cause = NULL;
 	unsigned i;
 
-	raise_nofile(t->cfg);
+	t->nworkers = worker_count(t->cfg);
+	raise_nofile(t->cfg, t->nworkers);
 	if (shared_build(t->cfg, &t->shared, &cause) != 0)
 		fatalx("%s", cause ? cause : "cannot set up TURN state");
-	t->nworkers = worker_count(t->cfg);
 	t->workers = xcalloc(t->nworkers, sizeof(*t->workers));
 	for (i = 0; i < t->nworkers; i++)
 		t->workers[i] = worker_new(i, t->cfg, &t->shared);
@@ -331,8 +338,8 @@ main(int argc, char **argv)
 		log_init("turnd", cfg->log_level + a.verbose > LOG_LEVEL_DEBUG ?
 		    LOG_LEVEL_DEBUG : cfg->log_level + a.verbose, true);
 		daemonize();
-		if (event_reinit(t.base) != 0 || workers_reinit(t.workers, t.nworkers) != 0)
-			fatalx("cannot reinitialise event bases after fork");
+		if (event_reinit(t.base) != 0)
+			fatalx("cannot reinitialise the event base after fork");
 	}
 	turnd_start(&t);
 	event_base_dispatch(t.base);

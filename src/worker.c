@@ -1,8 +1,27 @@
-/* worker.c: one thread per worker with its own event_base, UDP sockets, connections and core. */
+/*
+ * worker.c: one thread per worker with its own event_base, UDP sockets,
+ * connections and core, and its own file table.
+ *
+ * Each worker thread unshares its file descriptor table (CLONE_FILES) before
+ * it opens anything. RLIMIT_NOFILE bounds descriptor numbers per table, so
+ * N workers hold N times as many relay sockets as one process could: with
+ * the common hard limit of 20,000 or so, two workers are enough for 35,000
+ * allocations. The price is that a descriptor means something only in the
+ * thread that opened it. So the sockets a worker uses are bound by main
+ * (before any fork, so that a bind error reaches the terminal), and the
+ * worker builds everything else after it has unshared; accepted TCP
+ * connections cross over as SCM_RIGHTS messages, not as numbers; the
+ * worker closes what it opened itself, before its thread ends; and the
+ * logger writes through a socket opened before the tables split (log.c).
+ */
 #include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,9 +44,9 @@
 
 #define WORKER_MAX_UDP	(CONFIG_MAX_ADDRS + 3)	/* listen addresses and the RFC 5780 three */
 
-/* What the acceptor writes into a worker's pipe; small enough to be written atomically. */
+/* A hand-off message; an accepted connection's descriptor rides along as SCM_RIGHTS. */
 struct handoff {
-	int			 fd;	/* -1: stop the loop */
+	int			 stop;	/* 1: stop the loop (no descriptor) */
 	struct sockaddr_storage	 peer;
 	struct sockaddr_storage	 local;
 };
@@ -36,16 +55,21 @@ struct worker {
 	unsigned		 id;
 	pthread_t		 thread;
 	int			 running;
+	bool			 started;	/* the thread took over its descriptors */
+	bool			 own_files;	/* the thread has a file table of its own */
+	sem_t			 ready;		/* posted once the thread has built its loop */
 	struct event_base	*base;
 	const struct config	*cfg;
 	struct server		*srv;
 	struct stats		 stats;
+	int			 udp_fd[WORKER_MAX_UDP];	/* bound by main, used by the thread */
+	struct sockaddr_storage	 udp_addr[WORKER_MAX_UDP];
 	struct udp_listener	*udp[WORKER_MAX_UDP];
 	unsigned		 nudp;
 	struct stream_set	*streams;
 	struct relay_rx		*relay_rx;
-	int			 pipe[2];	/* acceptor -> worker hand-off */
-	struct event		*pipe_ev;
+	int			 chan[2];	/* hand-off socket pair: [0] worker, [1] acceptor */
+	struct event		*chan_ev;
 	struct event		*tick_ev;	/* expiry sweep, once a second */
 };
 
@@ -104,25 +128,54 @@ worker_on_tick(evutil_socket_t fd, short what, void *arg)
 	server_tick(w->srv, clock_now_ms());
 }
 
-/* Take a hand-off from the pipe: a new TCP connection, or the order to stop. */
+/* Read one hand-off; *fd gets the connection it carries, or -1. */
+static ssize_t
+worker_recv_handoff(int chan, struct handoff *h, int *fd)
+{
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { h, sizeof(*h) };
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	*fd = -1;
+	if ((n = recvmsg(chan, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	return n;
+}
+
+/* Take hand-offs: a new TCP connection, or the order to stop. */
 static void
-worker_on_pipe(evutil_socket_t fd, short what, void *arg)
+worker_on_chan(evutil_socket_t chan, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct handoff h;
-	ssize_t n;
+	int fd;
 
-	while ((n = read(fd, &h, sizeof(h))) == (ssize_t)sizeof(h)) {
-		if (h.fd < 0) {
+	while (worker_recv_handoff(chan, &h, &fd) == (ssize_t)sizeof(h)) {
+		if (h.stop) {
 			event_base_loopbreak(w->base);
 			return;
 		}
-		stream_accept(w->streams, h.fd, (struct sockaddr *)&h.peer,
-		    (struct sockaddr *)&h.local);
+		if (fd >= 0)
+			stream_accept(w->streams, fd, (struct sockaddr *)&h.peer,
+			    (struct sockaddr *)&h.local);
 	}
 }
 
-/* Open one UDP socket of this worker. */
+/* Bind one UDP socket for this worker (main thread; the worker wraps it later). */
 static void
 worker_add_udp(struct worker *w, const struct sockaddr *sa)
 {
@@ -133,13 +186,14 @@ worker_add_udp(struct worker *w, const struct sockaddr *sa)
 		fatalx("udp: too many sockets");
 	if ((fd = listen_udp_socket(sa, w->cfg->udp_buffer, &cause)) < 0)
 		fatalx("udp: %s", cause);
-	w->udp[w->nudp++] = udp_listener_new(w->base, fd, sa, w->srv, &w->stats,
-	    w->cfg->udp_gso, worker_flush_all, w);
+	w->udp_fd[w->nudp] = fd;
+	memcpy(&w->udp_addr[w->nudp], sa, addr_len(sa));
+	w->nudp++;
 }
 
-/* Open this worker's UDP sockets: one per listen address (SO_REUSEPORT), plus the RFC 5780 ones. */
+/* Bind this worker's UDP sockets: one per listen address (SO_REUSEPORT), plus the RFC 5780 ones. */
 static void
-worker_open_udp(struct worker *w)
+worker_bind_udp(struct worker *w)
 {
 	unsigned i, k;
 	int a, b;
@@ -155,8 +209,6 @@ worker_open_udp(struct worker *w)
 			if (k == w->cfg->listen.n)
 				worker_add_udp(w, sa);
 		}
-	for (i = 0; i < w->nudp; i++)
-		udp_listener_set_siblings(w->udp[i], w->udp, w->nudp);
 }
 
 /* Before the first worker binds: fail if another process holds a UDP address. */
@@ -177,96 +229,178 @@ worker_probe_udp(const struct config *cfg)
 				fatalx("udp: %s", cause);
 }
 
-/* Build a worker; its sockets are bound now, so a bind error stops startup. */
+/* Build a worker: its core, its hand-off pair and its bound UDP sockets, so a bind error stops startup. */
 struct worker *
 worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
 	struct server_io io = { w, io_relay_open, io_relay_close, io_relay_send,
 	    io_client_send };
-	struct timeval second = { 1, 0 };
-	struct event_config *ec;
 
 	w->id = id;
 	w->cfg = cfg;
+	w->srv = server_new(cfg, shared, &io, &w->stats);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, w->chan) != 0)
+		fatal("worker %u: socketpair", id);
+	if (sem_init(&w->ready, 0, 0) != 0)
+		fatal("worker %u: sem_init", id);
+	if (cfg->udp && id == 0)
+		worker_probe_udp(cfg);
+	if (cfg->udp)
+		worker_bind_udp(w);
+	return w;
+}
+
+/* In the thread: the event loop and everything on it, in this thread's file table. */
+static void
+worker_build_loop(struct worker *w)
+{
+	struct timeval second = { 1, 0 };
+	struct event_config *ec;
+	unsigned i;
+
 	/* Only this thread touches the base, so libevent need not lock it. */
 	if ((ec = event_config_new()) == NULL ||
 	    event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK) != 0 ||
 	    (w->base = event_base_new_with_config(ec)) == NULL ||
 	    event_base_priority_init(w->base, RELAY_PRIORITIES) != 0)
-		fatalx("worker %u: cannot create event base", id);
+		fatalx("worker %u: cannot create event base", w->id);
 	event_config_free(ec);
-	w->srv = server_new(cfg, shared, &io, &w->stats);
-	w->relay_rx = relay_rx_new(w->base, &w->stats, cfg->udp_gso, worker_flush_all, w);
+	w->relay_rx = relay_rx_new(w->base, &w->stats, w->cfg->udp_gso, worker_flush_all, w);
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
 	if (w->tick_ev == NULL || event_add(w->tick_ev, &second) != 0)
-		fatalx("worker %u: cannot add timer", id);
-	w->streams = stream_set_new(w->base, cfg, w->srv, &w->stats, worker_flush_all, w);
-	if (pipe2(w->pipe, O_NONBLOCK | O_CLOEXEC) != 0)
-		fatal("worker %u: pipe", id);
-	w->pipe_ev = event_new(w->base, w->pipe[0], EV_READ | EV_PERSIST,
-	    worker_on_pipe, w);
-	if (w->pipe_ev == NULL || event_add(w->pipe_ev, NULL) != 0)
-		fatalx("worker %u: cannot add pipe event", id);
-	if (cfg->udp && id == 0)
-		worker_probe_udp(cfg);
-	if (cfg->udp)
-		worker_open_udp(w);
-	return w;
+		fatalx("worker %u: cannot add timer", w->id);
+	w->streams = stream_set_new(w->base, w->cfg, w->srv, &w->stats, worker_flush_all, w);
+	w->chan_ev = event_new(w->base, w->chan[0], EV_READ | EV_PERSIST, worker_on_chan, w);
+	if (w->chan_ev == NULL || event_add(w->chan_ev, NULL) != 0)
+		fatalx("worker %u: cannot add hand-off event", w->id);
+	for (i = 0; i < w->nudp; i++)
+		w->udp[i] = udp_listener_new(w->base, w->udp_fd[i],
+		    (const struct sockaddr *)&w->udp_addr[i], w->srv, &w->stats,
+		    w->cfg->udp_gso, worker_flush_all, w);
+	for (i = 0; i < w->nudp; i++)
+		udp_listener_set_siblings(w->udp[i], w->udp, w->nudp);
 }
 
-/* The thread body: run the loop until told to stop. */
+/* Close connections handed off but never taken (the loop stopped first). */
+static void
+worker_drain_chan(struct worker *w)
+{
+	struct handoff h;
+	int fd;
+
+	while (worker_recv_handoff(w->chan[0], &h, &fd) > 0)
+		if (fd >= 0)
+			close(fd);
+}
+
+/* In the thread, after the loop: close and free what the thread opened, in its own table. */
+static void
+worker_teardown(struct worker *w)
+{
+	unsigned i;
+
+	/* Streams first: closing one ends its allocation in the core. */
+	stream_set_free(w->streams);
+	server_free(w->srv);
+	for (i = 0; i < w->nudp; i++)
+		udp_listener_free(w->udp[i]);	/* closes the socket */
+	relay_rx_free(w->relay_rx);
+	event_free(w->tick_ev);
+	worker_drain_chan(w);
+	event_free(w->chan_ev);
+	close(w->chan[0]);
+	event_base_free(w->base);
+}
+
+/*
+ * The thread body. Unsharing can fail where a sandbox forbids it; the worker
+ * then runs in the common table, as threads usually do, and only the file
+ * limit is lower.
+ */
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	if (unshare(CLONE_FILES) == 0)
+		w->own_files = true;
+	else
+		log_warn("worker %u: no file table of its own (unshare)", w->id);
+	worker_build_loop(w);
+	sem_post(&w->ready);
 	event_base_dispatch(w->base);
+	worker_teardown(w);
 	return NULL;
 }
 
-/* After a fork, give each worker's event base fresh kernel state. */
-int
-workers_reinit(struct worker **ws, unsigned n)
-{
-	unsigned i;
-
-	for (i = 0; i < n; i++)
-		if (event_reinit(ws[i]->base) != 0)
-			return -1;
-	return 0;
-}
-
-/* Start the worker's thread. */
+/*
+ * Start the worker's thread and wait until it has built its loop. Signals
+ * stay with the main thread. Then main closes its own copies of the
+ * worker's descriptors, so that only the worker holds them.
+ */
 void
 worker_start(struct worker *w)
 {
+	sigset_t all, old;
+	unsigned i;
 	int rc;
 
-	if ((rc = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		errno = rc;
 		fatal("worker %u: pthread_create", w->id);
 	}
 	w->running = 1;
+	w->started = true;
+	while (sem_wait(&w->ready) != 0 && errno == EINTR)
+		;
+	if (!w->own_files)
+		return;
+	for (i = 0; i < w->nudp; i++)
+		close(w->udp_fd[i]);
+	close(w->chan[0]);
 }
 
-/* Write one hand-off; the pipe is the only thing the threads share on this path. */
-static void
-worker_write(struct worker *w, const struct handoff *h)
+/* Send one hand-off, with a descriptor or none; the socket pair is all the threads share on this path. */
+static int
+worker_send_handoff(struct worker *w, const struct handoff *h, int fd)
 {
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)h, sizeof(*h) };
+	struct msghdr msg;
+	struct cmsghdr *cm;
 	ssize_t n;
 
-	do
-		n = write(w->pipe[1], h, sizeof(*h));
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(*h)) {
-		log_warn("worker %u: hand-off failed", w->id);
-		if (h->fd >= 0)
-			close(h->fd);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	}
+	do
+		n = sendmsg(w->chan[1], &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(*h))
+		return 0;
+	log_warn("worker %u: hand-off failed", w->id);
+	return -1;
 }
 
-/* Give an accepted TCP connection to this worker. */
+/* Give an accepted TCP connection to this worker; main's copy is closed either way. */
 void
 worker_hand_off(struct worker *w, int fd, const struct sockaddr *peer)
 {
@@ -274,16 +408,13 @@ worker_hand_off(struct worker *w, int fd, const struct sockaddr *peer)
 	socklen_t len = sizeof(h.local);
 
 	memset(&h, 0, sizeof(h));
-	h.fd = fd;
 	memcpy(&h.peer, peer, addr_len(peer));
-	if (getsockname(fd, (struct sockaddr *)&h.local, &len) != 0) {
-		close(fd);
-		return;
-	}
-	worker_write(w, &h);
+	if (getsockname(fd, (struct sockaddr *)&h.local, &len) == 0)
+		(void)worker_send_handoff(w, &h, fd);
+	close(fd);
 }
 
-/* Tell the worker to stop and wait for its thread. */
+/* Tell the worker to stop and wait for its thread, which frees its loop on the way out. */
 void
 worker_stop(struct worker *w)
 {
@@ -292,24 +423,14 @@ worker_stop(struct worker *w)
 	if (!w->running)
 		return;
 	memset(&h, 0, sizeof(h));
-	h.fd = -1;
-	worker_write(w, &h);
+	h.stop = 1;
+	if (worker_send_handoff(w, &h, -1) != 0)
+		fatalx("worker %u: cannot tell it to stop", w->id);
 	pthread_join(w->thread, NULL);
 	w->running = 0;
 }
 
-/* Close connections handed off but never taken (the loop stopped first). */
-static void
-worker_drain_pipe(struct worker *w)
-{
-	struct handoff h;
-
-	while (read(w->pipe[0], &h, sizeof(h)) == (ssize_t)sizeof(h))
-		if (h.fd >= 0)
-			close(h.fd);
-}
-
-/* Free everything the worker owns; its thread must have stopped. */
+/* Free what is left of a worker; its thread must have stopped. */
 void
 worker_free(struct worker *w, struct stats *sum)
 {
@@ -317,19 +438,15 @@ worker_free(struct worker *w, struct stats *sum)
 
 	if (w == NULL)
 		return;
-	/* Streams first: closing one ends its allocation in the core. */
-	stream_set_free(w->streams);
-	server_free(w->srv);
 	if (sum != NULL)
 		stats_add(sum, &w->stats);
-	for (i = 0; i < w->nudp; i++)
-		udp_listener_free(w->udp[i]);
-	relay_rx_free(w->relay_rx);
-	event_free(w->tick_ev);
-	worker_drain_pipe(w);
-	event_free(w->pipe_ev);
-	close(w->pipe[0]);
-	close(w->pipe[1]);
-	event_base_free(w->base);
+	if (!w->started) {	/* main still owns it all */
+		server_free(w->srv);
+		for (i = 0; i < w->nudp; i++)
+			close(w->udp_fd[i]);
+		close(w->chan[0]);
+	}
+	close(w->chan[1]);
+	sem_destroy(&w->ready);
 	free(w);
 }
