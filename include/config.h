@@ -12,6 +12,7 @@
 #define CONFIG_MAX_ADDRS	32
 #define CONFIG_MAX_SECRETS	8
 #define CONFIG_DEFAULT_PORT	3478
+#define CONFIG_DEFAULT_TLS_PORT	5349
 
 struct addr_list {
 	struct sockaddr_storage	 addr[CONFIG_MAX_ADDRS];
@@ -45,6 +46,9 @@ struct config {
 	int			 workers;	/* 0: one per CPU we may run on */
 	bool			 udp;
 	bool			 tcp;
+	struct addr_list	 tls_listen;	/* TURN over TLS (TCP streams once decrypted) */
+	char			*tls_cert;	/* "" when unset */
+	char			*tls_key;
 	char			*software;	/* "" sends no SOFTWARE */
 	bool			 rfc3489;
 	bool			 mapped_address;

@@ -3,17 +3,19 @@
 #define MINIRTC_STREAM_H
 
 #include <sys/socket.h>
+#include <stdbool.h>
 
 struct config;
 struct event_base;
 struct server;
 struct stats;
 struct stream_set;
+typedef struct ssl_ctx_st SSL_CTX;
 
 struct stream_set *stream_set_new(struct event_base *, const struct config *,
-	    struct server *, struct stats *, void (*)(void *), void *);
+	    SSL_CTX *, struct server *, struct stats *, void (*)(void *), void *);
 void	 stream_set_free(struct stream_set *);
 void	 stream_accept(struct stream_set *, int, const struct sockaddr *,
-	    const struct sockaddr *);
+	    const struct sockaddr *, bool);
 
 #endif

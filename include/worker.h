@@ -3,16 +3,18 @@
 #define MINIRTC_WORKER_H
 
 #include <sys/socket.h>
+#include <stdbool.h>
 
 struct config;
 struct stats;
 struct worker;
 
 struct turn_shared;
+typedef struct ssl_ctx_st SSL_CTX;
 
-struct worker	*worker_new(unsigned, const struct config *, struct turn_shared *);
+struct worker	*worker_new(unsigned, const struct config *, struct turn_shared *, SSL_CTX *);
 void		 worker_start(struct worker *);
-void		 worker_hand_off(struct worker *, int, const struct sockaddr *);
+void		 worker_hand_off(struct worker *, int, const struct sockaddr *, bool);
 void		 worker_stop(struct worker *);
 void		 worker_free(struct worker *, struct stats *);
 

@@ -44,6 +44,12 @@ static const struct opt_def opt_defs[] = {
 	  "address[:port] to listen on, UDP and TCP (repeatable; IPv6 as [::1]:3478)", NULL },
 	{ "workers", OPT_INT, OFF(workers), 0, 256, "0",
 	  "worker threads; 0 runs one per CPU the process may use", NULL },
+	{ "tls_listen", OPT_ADDRS, OFF(tls_listen), CONFIG_DEFAULT_TLS_PORT, 0, "",
+	  "address[:port] to serve TURN over TLS on (repeatable; port 5349 by default)", NULL },
+	{ "tls_cert", OPT_STRING, OFF(tls_cert), 0, 4096, "",
+	  "PEM file with the TLS certificate chain, server certificate first", NULL },
+	{ "tls_key", OPT_STRING, OFF(tls_key), 0, 4096, "",
+	  "PEM file with the TLS private key", NULL },
 	{ "udp", OPT_BOOL, OFF(udp), 0, 0, "true", "serve UDP on the listen addresses", NULL },
 	{ "tcp", OPT_BOOL, OFF(tcp), 0, 0, "true", "serve TCP on the listen addresses", NULL },
 	{ "software", OPT_STRING, OFF(software), 0, 763, PACKAGE_NAME " " PACKAGE_VERSION,
@@ -235,8 +241,9 @@ opt_add_addr(struct config *cfg, const struct opt_def *d, const char *v,
 	struct addr_list *l = opt_field(cfg, d);
 	struct sockaddr_storage ss;
 	bool ip_only = d->type == OPT_IPS;
+	int defport = d->min > 0 ? d->min : CONFIG_DEFAULT_PORT;	/* OPT_ADDRS: min is the default port */
 
-	if (addr_parse(v, ip_only ? 1 : CONFIG_DEFAULT_PORT, &ss) != 0 ||
+	if (addr_parse(v, ip_only ? 1 : defport, &ss) != 0 ||
 	    (ip_only && addr_port((struct sockaddr *)&ss) != 1))
 		return cfg_fail(cause, "%s: %s: '%s' is not %s", where, d->name, v,
 		    ip_only ? "an IP address" : "an address[:port] (IPv6 as [::1]:3478)");
@@ -716,8 +723,11 @@ config_validate(struct config *cfg, const char *path, char **cause)
 
 	if (cfg->listen.n == 0)
 		return cfg_fail(cause, "%s: no listen address", where);
-	if (!cfg->udp && !cfg->tcp)
-		return cfg_fail(cause, "%s: udp and tcp are both false: nothing to serve", where);
+	if (!cfg->udp && !cfg->tcp && cfg->tls_listen.n == 0)
+		return cfg_fail(cause, "%s: udp and tcp are both false and there is no "
+		    "tls_listen: nothing to serve", where);
+	if (cfg->tls_listen.n > 0 && (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0'))
+		return cfg_fail(cause, "%s: tls_listen needs tls_cert and tls_key", where);
 	for (i = 0; i < cfg->relay_ip.n; i++)
 		if (addr_is_any((const struct sockaddr *)&cfg->relay_ip.addr[i]))
 			return cfg_fail(cause, "%s: relay_ip must be a specific address, "
@@ -763,6 +773,8 @@ config_free(struct config *cfg)
 		opt_clear(cfg, &opt_defs[i]);
 	free(cfg->software);
 	free(cfg->realm);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
 	free(cfg);
 }
 

@@ -44,7 +44,7 @@ relay_ips(const struct config *cfg, struct sockaddr_storage *ips, unsigned max)
 	return n;
 }
 
-/* Our own addresses for the policy: relay, external, listen, and every interface's when we listen on a wildcard. */
+/* Our own addresses for the policy: relay, external, listen (TLS too), and every interface's when we listen on a wildcard. */
 static void
 policy_own(const struct config *cfg, const struct sockaddr_storage *relays, unsigned nrelay,
     struct policy *p)
@@ -58,8 +58,9 @@ policy_own(const struct config *cfg, const struct sockaddr_storage *relays, unsi
 	for (k = 0; k < cfg->nexternal; k++)
 		ip_add(p->own, &p->nown, POLICY_MAX_OWN,
 		    (const struct sockaddr *)&cfg->external[k].public);
-	for (k = 0; k < cfg->listen.n; k++) {
-		const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen.addr[k];
+	for (k = 0; k < cfg->listen.n + cfg->tls_listen.n; k++) {
+		const struct sockaddr *sa = (const struct sockaddr *)(k < cfg->listen.n ?
+		    &cfg->listen.addr[k] : &cfg->tls_listen.addr[k - cfg->listen.n]);
 		if (addr_is_any(sa))
 			wildcard = true;
 		else

@@ -1,4 +1,8 @@
-/* stream.c: TCP client connections: cut the byte stream into STUN/ChannelData frames for the core. */
+/*
+ * stream.c: TCP and TLS client connections: cut the byte stream into
+ * STUN/ChannelData frames for the core. A TLS connection is the same stream
+ * behind an OpenSSL bufferevent; the core sees both as TCP.
+ */
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <errno.h>
@@ -9,7 +13,11 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "addr.h"
 #include "chandata.h"
@@ -33,6 +41,8 @@ struct stream {
 	struct bufferevent	*bev;
 	struct sockaddr_storage	 peer;
 	struct sockaddr_storage	 local;
+	bool			 tls;
+	struct evbuffer		*msg;		/* TLS: one message on its way to the output */
 };
 
 /* A worker's connections, so that shutdown can free every one. */
@@ -42,19 +52,21 @@ struct stream_set {
 	const struct config	*cfg;
 	struct server		*srv;
 	struct stats		*stats;
+	SSL_CTX			*tls;		/* shared by all workers; NULL without TLS */
 	void			 (*flush_all)(void *);	/* the worker's: send all queues */
 	void			*flush_arg;
 };
 
 /* Connections for one worker. */
 struct stream_set *
-stream_set_new(struct event_base *base, const struct config *cfg,
+stream_set_new(struct event_base *base, const struct config *cfg, SSL_CTX *tls,
     struct server *srv, struct stats *stats, void (*flush_all)(void *), void *flush_arg)
 {
 	struct stream_set *set = xcalloc(1, sizeof(*set));
 
 	TAILQ_INIT(&set->conns);
 	set->base = base;
+	set->tls = tls;
 	set->cfg = cfg;
 	set->srv = srv;
 	set->stats = stats;
@@ -71,6 +83,8 @@ stream_free(struct stream *s)
 	    (struct sockaddr *)&s->local);
 	TAILQ_REMOVE(&s->set->conns, s, entry);
 	bufferevent_free(s->bev);
+	if (s->msg != NULL)
+		evbuffer_free(s->msg);
 	free(s);
 }
 
@@ -87,6 +101,24 @@ stream_set_free(struct stream_set *set)
 	free(set);
 }
 
+/*
+ * Queue one message to the client. Over TLS each message gets its own
+ * evbuffer chain, which the OpenSSL bufferevent writes as its own TLS
+ * record: some clients (coturn's turnutils_uclient among them) read one
+ * message per record and lose the rest of a record that carries two.
+ */
+static int
+stream_write(struct stream *s, const uint8_t *data, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	if (!s->tls)
+		return bufferevent_write(s->bev, data, len);
+	if (evbuffer_add(s->msg, data, len) != 0)
+		return -1;
+	return evbuffer_add_buffer(out, s->msg);
+}
+
 /* Hand one complete frame to the core and queue its reply. */
 static void
 stream_frame(struct stream *s, const uint8_t *frame, size_t len)
@@ -100,7 +132,7 @@ stream_frame(struct stream *s, const uint8_t *frame, size_t len)
 	pkt.local = (struct sockaddr *)&s->local;
 	n = server_process(s->set->srv, &pkt, frame, len, out, sizeof(out));
 	if (n > 0) {
-		if (bufferevent_write(s->bev, out, (size_t)n) == 0)
+		if (stream_write(s, out, (size_t)n) == 0)
 			s->set->stats->tx_msgs++;
 		else
 			s->set->stats->tx_errors++;
@@ -138,14 +170,27 @@ stream_on_read(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* End of stream, error or idle timeout: the connection goes. */
+/* End of stream, error (a failed TLS handshake among them) or idle timeout: the connection goes. */
 static void
 stream_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct stream *s = arg;
+	char name[ADDR_STRLEN], reason[160];
+	unsigned long e;
 
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		stream_free(s);
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
+		return;
+	if (s->tls && (what & BEV_EVENT_ERROR)) {
+		s->set->stats->tls_errors++;
+		if ((e = bufferevent_get_openssl_error(bev)) != 0) {
+			ERR_error_string_n(e, reason, sizeof(reason));
+			log_debug("tls %s: %s", addr_fmt((struct sockaddr *)&s->peer, name,
+			    sizeof(name)), reason);
+		}
+		while (bufferevent_get_openssl_error(bev) != 0)
+			;
+	}
+	stream_free(s);
 }
 
 /* Queue relayed data to the client; a client that does not read loses data, not memory. */
@@ -156,17 +201,40 @@ stream_conn_send(struct conn *c, const struct sockaddr *client, const struct soc
 	struct stream *s = (struct stream *)c;
 
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > STREAM_MAX_QUEUED ||
-	    bufferevent_write(s->bev, data, len) != 0) {
+	    stream_write(s, data, len) != 0) {
 		s->set->stats->tx_errors++;
 		return -1;
 	}
 	return 0;
 }
 
-/* Take ownership of an accepted connection. */
+/* The bufferevent of a new connection: plain, or TLS as the server side of a handshake. */
+static struct bufferevent *
+stream_bev_new(struct stream_set *set, int fd, bool tls)
+{
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (!tls)
+		return bufferevent_socket_new(set->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (set->tls == NULL || (ssl = SSL_new(set->tls)) == NULL)
+		return NULL;
+	/* With CLOSE_ON_FREE the bufferevent frees the SSL and closes the socket. */
+	bev = bufferevent_openssl_socket_new(set->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* A client that just closes the TCP connection has not attacked anything. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+/* Take ownership of an accepted connection (TLS: not yet handshaken). */
 void
 stream_accept(struct stream_set *set, int fd, const struct sockaddr *peer,
-    const struct sockaddr *local)
+    const struct sockaddr *local, bool tls)
 {
 	struct timeval idle = { set->cfg->tcp_idle_timeout, 0 };
 	struct stream *s;
@@ -174,16 +242,21 @@ stream_accept(struct stream_set *set, int fd, const struct sockaddr *peer,
 	s = xcalloc(1, sizeof(*s));
 	s->conn.send = stream_conn_send;
 	s->set = set;
+	s->tls = tls;
 	memcpy(&s->peer, peer, addr_len(peer));
 	memcpy(&s->local, local, addr_len(local));
-	s->bev = bufferevent_socket_new(set->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL) {
+	if ((tls && (s->msg = evbuffer_new()) == NULL) ||
+	    (s->bev = stream_bev_new(set, fd, tls)) == NULL) {
+		if (s->msg != NULL)
+			evbuffer_free(s->msg);
 		close(fd);
 		free(s);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&set->conns, s, entry);
 	set->stats->tcp_accepted++;
+	if (tls)
+		set->stats->tls_accepted++;
 	bufferevent_setcb(s->bev, stream_on_read, NULL, stream_on_event, s);
 	bufferevent_set_timeouts(s->bev, &idle, NULL);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);

@@ -1,15 +1,16 @@
 /*
  * stunclient.c: the bundled diagnostic client of mini_rtc, in three parts:
- * a Binding test over UDP or TCP; the TURN test (--turn: Allocate,
+ * a Binding test over UDP, TCP or TLS; the TURN test (--turn: Allocate,
  * CreatePermission, data through the relay to an echo by Send indication
  * and by ChannelData, Refresh 0); and RFC 5780 NAT behaviour discovery
- * (--nat). Text or JSON. It links the codec (libstun.a) only.
+ * (--nat). Text or JSON. It links the codec (libstun.a) and OpenSSL only.
  */
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -21,8 +22,11 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "addr.h"
 #include "chandata.h"
@@ -49,7 +53,10 @@ enum mode {
 
 struct opts {
 	enum mode	 mode;
-	int		 tcp;
+	int		 tcp;		/* stream framing: --tcp, and --tls over TCP */
+	int		 tls;
+	int		 insecure;	/* --tls: do not verify the server's certificate */
+	const char	*ca_file;	/* --tls: trust these CAs instead of the system's */
 	int		 family;
 	int		 json;
 	int		 classic;
@@ -81,14 +88,16 @@ struct result {
 	int			 err_code;
 	char			 err_reason[764];
 	double			 rtt_ms;
+	char			 tls_version[16];	/* --tls: what the handshake agreed */
+	char			 tls_cipher[64];
 };
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: stunclient [--tcp] [-4|-6] [--json] [--classic] [--timeout SECONDS]\n"
-	    "                  HOST [PORT]\n"
+	    "usage: stunclient [--tcp | --tls [--ca FILE | --insecure]] [-4|-6] [--json]\n"
+	    "                  [--classic] [--timeout SECONDS] HOST [PORT]\n"
 	    "       stunclient --turn [--tcp] [-4|-6] [--json] [--timeout SECONDS]\n"
 	    "                  [--user USER --password PASSWORD | --secret SECRET [--user ID]]\n"
 	    "                  [--peer ADDR:PORT] HOST [PORT]\n"
@@ -130,6 +139,10 @@ opts_check(const struct opts *o)
 		usage();
 	if (o->mode == MODE_NAT && o->tcp)
 		usage();
+	if (o->mode != MODE_BINDING && o->tls)	/* TLS: the Binding test only, for now */
+		usage();
+	if ((o->ca_file != NULL || o->insecure) && (!o->tls || (o->ca_file && o->insecure)))
+		usage();
 	if (o->password != NULL && (o->user == NULL || o->secret != NULL))
 		usage();
 	if (o->user != NULL && o->password == NULL && o->secret == NULL)
@@ -153,6 +166,12 @@ opts_parse(struct opts *o, int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--tcp") == 0)
 			o->tcp = 1;
+		else if (strcmp(argv[i], "--tls") == 0)
+			o->tls = o->tcp = 1;
+		else if (strcmp(argv[i], "--ca") == 0)
+			o->ca_file = opt_value(argc, argv, &i);
+		else if (strcmp(argv[i], "--insecure") == 0)
+			o->insecure = 1;
 		else if (strcmp(argv[i], "-4") == 0)
 			o->family = AF_INET;
 		else if (strcmp(argv[i], "-6") == 0)
@@ -192,6 +211,8 @@ opts_parse(struct opts *o, int argc, char **argv)
 		} else
 			usage();
 	}
+	if (o->tls && pos < 2)
+		o->port = "5349";	/* RFC 8489 section 18.6: stuns */
 	opts_check(o);
 }
 
@@ -350,9 +371,121 @@ transact_udp(int fd, const struct opts *o, const uint8_t *req, size_t reqlen,
 	return EXIT_TIMEOUT;
 }
 
-/* Read exactly n bytes from a stream before the deadline. */
+/*
+ * --- TLS (--tls) ---
+ * The socket stays blocking; SO_RCVTIMEO/SO_SNDTIMEO bound each wait by the
+ * deadline, so OpenSSL's reads end in time without a poll loop of our own.
+ */
+
+/* Let blocking reads and writes on fd wait at most until the deadline; -1 once it has passed. */
 static int
-read_full(int fd, uint8_t *buf, size_t n, double deadline)
+sock_deadline(int fd, double deadline)
+{
+	double left = deadline - now_ms();
+	struct timeval tv;
+
+	if (left <= 0)
+		return -1;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec * 1000.0) * 1000.0);
+	if (tv.tv_sec == 0 && tv.tv_usec == 0)
+		tv.tv_usec = 1;		/* 0 would mean "no timeout" */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+		return -1;
+	return 0;
+}
+
+/* Why a TLS step failed: the certificate verdict when that was it, else OpenSSL's reason. */
+static void
+tls_reason(SSL *ssl, const char *what, char *err, size_t errlen)
+{
+	unsigned long e = ERR_peek_last_error();
+	long v = SSL_get_verify_result(ssl);
+	char reason[256] = "the connection was closed";
+
+	if (v != X509_V_OK)
+		snprintf(reason, sizeof(reason), "certificate rejected: %s",
+		    X509_verify_cert_error_string(v));
+	else if (e != 0)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	ERR_clear_error();
+	snprintf(err, errlen, "%s: %s", what, reason);
+}
+
+/* Did a blocking SSL call stop at the socket's timeout? */
+static bool
+tls_timed_out(SSL *ssl, int ret)
+{
+	int e = SSL_get_error(ssl, ret);
+
+	return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
+	    (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+/*
+ * The TLS handshake on a connected socket: TLS 1.2 at least; the server's
+ * certificate is checked against --ca (else the system's CAs) and against
+ * HOST, as a name or an IP address; --insecure skips both checks.
+ */
+static int
+tls_open(int fd, const struct opts *o, double deadline, SSL **out, char *err, size_t errlen)
+{
+	unsigned char ip[16];
+	SSL_CTX *ctx;
+	SSL *ssl;
+	bool is_ip = inet_pton(AF_INET, o->host, ip) == 1 || inet_pton(AF_INET6, o->host, ip) == 1;
+	int ret = -1;
+
+	*out = NULL;
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		SSL_CTX_free(ctx);
+		snprintf(err, errlen, "tls: cannot create a context");
+		return EXIT_NETWORK;
+	}
+	if (!o->insecure) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		if ((o->ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) :
+		    SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+			SSL_CTX_free(ctx);
+			snprintf(err, errlen, "tls: cannot load the CA file %s",
+			    o->ca_file ? o->ca_file : "(system default)");
+			return EXIT_NETWORK;
+		}
+	}
+	ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);	/* the SSL holds its own reference */
+	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+		SSL_free(ssl);
+		snprintf(err, errlen, "tls: cannot create a connection");
+		return EXIT_NETWORK;
+	}
+	if (!is_ip)
+		SSL_set_tlsext_host_name(ssl, o->host);	/* SNI takes names only */
+	if (!o->insecure && (is_ip ?
+	    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), o->host) :
+	    SSL_set1_host(ssl, o->host)) != 1) {
+		SSL_free(ssl);
+		snprintf(err, errlen, "tls: cannot check the certificate against %s", o->host);
+		return EXIT_NETWORK;
+	}
+	if (sock_deadline(fd, deadline) != 0 || (ret = SSL_connect(ssl)) != 1) {
+		if (sock_deadline(fd, deadline) != 0 || tls_timed_out(ssl, ret)) {
+			SSL_free(ssl);
+			return EXIT_TIMEOUT;
+		}
+		tls_reason(ssl, "tls handshake", err, errlen);
+		SSL_free(ssl);
+		return EXIT_NETWORK;
+	}
+	*out = ssl;
+	return EXIT_OK;
+}
+
+/* Read exactly n bytes from a stream, plain or TLS, before the deadline. */
+static int
+read_full(int fd, SSL *ssl, uint8_t *buf, size_t n, double deadline)
 {
 	size_t got = 0;
 	ssize_t k;
@@ -360,6 +493,14 @@ read_full(int fd, uint8_t *buf, size_t n, double deadline)
 	while (got < n) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		int wait = (int)(deadline - now_ms());
+		if (ssl != NULL) {
+			if (sock_deadline(fd, deadline) != 0)
+				return EXIT_TIMEOUT;
+			if ((k = SSL_read(ssl, buf + got, (int)(n - got))) <= 0)
+				return tls_timed_out(ssl, (int)k) ? EXIT_TIMEOUT : EXIT_NETWORK;
+			got += (size_t)k;
+			continue;
+		}
 		if (wait <= 0 || poll(&pfd, 1, wait) <= 0)
 			return EXIT_TIMEOUT;
 		if ((k = recv(fd, buf + got, n - got, 0)) <= 0)
@@ -369,9 +510,9 @@ read_full(int fd, uint8_t *buf, size_t n, double deadline)
 	return EXIT_OK;
 }
 
-/* TCP: one send; wait up to Ti (39.5 s, RFC 8489 section 6.2.2) for the framed answer. */
+/* TCP or TLS: one send; wait up to Ti (39.5 s, RFC 8489 section 6.2.2) for the framed answer. */
 static int
-transact_tcp(int fd, const struct opts *o, const uint8_t *req, size_t reqlen,
+transact_tcp(int fd, SSL *ssl, const struct opts *o, const uint8_t *req, size_t reqlen,
     const uint8_t *txid16, struct result *r)
 {
 	uint8_t buf[STUN_HDR_LEN + 4096];
@@ -380,15 +521,17 @@ transact_tcp(int fd, const struct opts *o, const uint8_t *req, size_t reqlen,
 	int rc;
 
 	deadline = sent_at + (o->timeout_ms > 0 ? o->timeout_ms : 39500);
-	if (send(fd, req, reqlen, MSG_NOSIGNAL) != (ssize_t)reqlen)
+	if (ssl != NULL ? (sock_deadline(fd, deadline) != 0 ||
+	    SSL_write(ssl, req, (int)reqlen) != (int)reqlen) :
+	    send(fd, req, reqlen, MSG_NOSIGNAL) != (ssize_t)reqlen)
 		return EXIT_NETWORK;
 	for (;;) {
-		if ((rc = read_full(fd, buf, STUN_HDR_LEN, deadline)) != EXIT_OK)
+		if ((rc = read_full(fd, ssl, buf, STUN_HDR_LEN, deadline)) != EXIT_OK)
 			return rc;
 		body = ((size_t)buf[2] << 8) | buf[3];
 		if (body > sizeof(buf) - STUN_HDR_LEN)
 			return EXIT_NETWORK;
-		if ((rc = read_full(fd, buf + STUN_HDR_LEN, body, deadline)) != EXIT_OK)
+		if ((rc = read_full(fd, ssl, buf + STUN_HDR_LEN, body, deadline)) != EXIT_OK)
 			return rc;
 		if (take_response(buf, STUN_HDR_LEN + body, txid16, r)) {
 			r->rtt_ms = now_ms() - sent_at;
@@ -457,6 +600,13 @@ status_name(int rc)
 	return rc >= 0 && rc <= EXIT_NO5780 ? names[rc] : "error";
 }
 
+/* The Binding test's transport, as reported. */
+static const char *
+binding_transport(const struct opts *o)
+{
+	return o->tls ? "tls" : o->tcp ? "tcp" : "udp";
+}
+
 /* Report in text or JSON. */
 static void
 report(const struct opts *o, const struct result *r, int rc, const char *err)
@@ -467,7 +617,7 @@ report(const struct opts *o, const struct result *r, int rc, const char *err)
 	addr_fmt((const struct sockaddr *)&r->mapped, mapped, sizeof(mapped));
 	if (o->json) {
 		printf("{\"test\": \"binding\", \"transport\": \"%s\", \"status\": \"%s\", "
-		    "\"server\": ", o->tcp ? "tcp" : "udp", status_name(rc));
+		    "\"server\": ", binding_transport(o), status_name(rc));
 		json_str(server);
 		printf(", \"local\": ");
 		json_str(local);
@@ -477,6 +627,12 @@ report(const struct opts *o, const struct result *r, int rc, const char *err)
 		r->software[0] ? json_str(r->software) : (void)printf("null");
 		if (rc == EXIT_OK || rc == EXIT_ERRRESP)
 			printf(", \"rtt_ms\": %.3f", r->rtt_ms);
+		if (r->tls_version[0] != '\0') {
+			printf(", \"tls_version\": ");
+			json_str(r->tls_version);
+			printf(", \"tls_cipher\": ");
+			json_str(r->tls_cipher);
+		}
 		if (rc == EXIT_ERRRESP) {
 			printf(", \"error_code\": %d, \"error_reason\": ", r->err_code);
 			json_str(r->err_reason);
@@ -491,7 +647,9 @@ report(const struct opts *o, const struct result *r, int rc, const char *err)
 	if (rc == EXIT_OK) {
 		printf("mapped address: %s\n", r->have_mapped ? mapped : "(none)");
 		printf("local address: %s\n", local);
-		printf("server: %s (%s)\n", server, o->tcp ? "tcp" : "udp");
+		printf("server: %s (%s)\n", server, binding_transport(o));
+		if (r->tls_version[0] != '\0')
+			printf("tls: %s, %s\n", r->tls_version, r->tls_cipher);
 		printf("software: %s\n", r->software[0] ? r->software : "(not sent)");
 		printf("rtt: %.3f ms\n", r->rtt_ms);
 	} else if (rc == EXIT_ERRRESP)
@@ -2095,6 +2253,7 @@ main(int argc, char **argv)
 	struct opts o;
 	char err[256] = "";
 	ssize_t reqlen;
+	SSL *ssl = NULL;
 	int fd, rc;
 
 	opts_parse(&o, argc, argv);
@@ -2112,10 +2271,24 @@ main(int argc, char **argv)
 		close(fd);
 		return EXIT_NETWORK;
 	}
+	if (o.tls && (rc = tls_open(fd, &o, now_ms() + (o.timeout_ms > 0 ? o.timeout_ms : TI_MS),
+	    &ssl, err, sizeof(err))) != EXIT_OK) {
+		close(fd);
+		report(&o, &r, rc, err);
+		return rc;
+	}
+	if (ssl != NULL) {
+		snprintf(r.tls_version, sizeof(r.tls_version), "%s", SSL_get_version(ssl));
+		snprintf(r.tls_cipher, sizeof(r.tls_cipher), "%s", SSL_get_cipher_name(ssl));
+	}
 	if (o.tcp)
-		rc = transact_tcp(fd, &o, req, (size_t)reqlen, txid16, &r);
+		rc = transact_tcp(fd, ssl, &o, req, (size_t)reqlen, txid16, &r);
 	else
 		rc = transact_udp(fd, &o, req, (size_t)reqlen, txid16, &r);
+	if (ssl != NULL) {
+		(void)SSL_shutdown(ssl);	/* our close_notify; no wait for theirs */
+		SSL_free(ssl);
+	}
 	close(fd);
 	if (rc == EXIT_NETWORK && err[0] == '\0')
 		snprintf(err, sizeof(err), "connection failed or reply malformed");

@@ -21,6 +21,7 @@
 #include "server.h"
 #include "shared.h"
 #include "stats.h"
+#include "tls.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -34,8 +35,9 @@ struct turnd {
 	struct worker		**workers;
 	unsigned		 nworkers;
 	unsigned		 next;		/* round-robin for TCP hand-off */
-	struct evconnlistener	*tcp[CONFIG_MAX_ADDRS];
+	struct evconnlistener	*tcp[2 * CONFIG_MAX_ADDRS];	/* TCP, then TLS */
 	unsigned		 ntcp;
+	SSL_CTX			*tls;		/* NULL without tls_listen */
 	struct event		*sig[3];
 };
 
@@ -168,28 +170,46 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct turnd *t = arg;
 
 	evutil_make_socket_nonblocking(fd);
-	worker_hand_off(t->workers[t->next++ % t->nworkers], fd, sa);
+	worker_hand_off(t->workers[t->next++ % t->nworkers], fd, sa, false);
 }
 
-/* Open the TCP listeners on the main thread. */
+/* The same on a TLS listener: the worker does the handshake. */
+static void
+on_accept_tls(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct turnd *t = arg;
+
+	evutil_make_socket_nonblocking(fd);
+	worker_hand_off(t->workers[t->next++ % t->nworkers], fd, sa, true);
+}
+
+/* Open one TCP listener on the main thread. */
+static void
+open_listener(struct turnd *t, const struct sockaddr *sa, evconnlistener_cb cb)
+{
+	char *cause = NULL;
+	int fd;
+
+	if ((fd = listen_tcp_socket(sa, &cause)) < 0)
+		fatalx("tcp: %s", cause);
+	t->tcp[t->ntcp] = evconnlistener_new(t->base, cb, t, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (t->tcp[t->ntcp] == NULL)
+		fatalx("tcp: cannot create listener");
+	t->ntcp++;
+}
+
+/* Open the TCP and TLS listeners. */
 static void
 open_tcp(struct turnd *t)
 {
-	char *cause = NULL;
 	unsigned i;
-	int fd;
 
-	for (i = 0; i < t->cfg->listen.n; i++) {
-		const struct sockaddr *sa = (const struct sockaddr *)&t->cfg->listen.addr[i];
-
-		if ((fd = listen_tcp_socket(sa, &cause)) < 0)
-			fatalx("tcp: %s", cause);
-		t->tcp[t->ntcp] = evconnlistener_new(t->base, on_accept, t,
-		    LEV_OPT_CLOSE_ON_FREE, -1, fd);
-		if (t->tcp[t->ntcp] == NULL)
-			fatalx("tcp: cannot create listener");
-		t->ntcp++;
-	}
+	for (i = 0; t->cfg->tcp && i < t->cfg->listen.n; i++)
+		open_listener(t, (const struct sockaddr *)&t->cfg->listen.addr[i], on_accept);
+	for (i = 0; i < t->cfg->tls_listen.n; i++)
+		open_listener(t, (const struct sockaddr *)&t->cfg->tls_listen.addr[i],
+		    on_accept_tls);
 }
 
 /* SIGINT or SIGTERM: leave the main loop; cleanup follows. */
@@ -248,11 +268,12 @@ turnd_open(struct turnd *t)
 	raise_nofile(t->cfg, t->nworkers);
 	if (shared_build(t->cfg, &t->shared, &cause) != 0)
 		fatalx("%s", cause ? cause : "cannot set up TURN state");
+	if (t->cfg->tls_listen.n > 0 && (t->tls = tls_ctx_new(t->cfg, &cause)) == NULL)
+		fatalx("%s", cause ? cause : "tls: cannot set up");
 	t->workers = xcalloc(t->nworkers, sizeof(*t->workers));
 	for (i = 0; i < t->nworkers; i++)
-		t->workers[i] = worker_new(i, t->cfg, &t->shared);
-	if (t->cfg->tcp)
-		open_tcp(t);
+		t->workers[i] = worker_new(i, t->cfg, &t->shared, t->tls);
+	open_tcp(t);
 }
 
 /* Install signal handlers and start the worker threads (after any fork). */
@@ -269,10 +290,13 @@ turnd_start(struct turnd *t)
 			fatalx("cannot install signal handlers");
 	for (i = 0; i < t->nworkers; i++)
 		worker_start(t->workers[i]);
-	for (i = 0; i < t->cfg->listen.n; i++)
+	for (i = 0; (t->cfg->udp || t->cfg->tcp) && i < t->cfg->listen.n; i++)
 		log_info("listening on %s (%s%s%s)", addr_fmt((const struct sockaddr *)
 		    &t->cfg->listen.addr[i], name, sizeof(name)), t->cfg->udp ? "udp" : "",
 		    t->cfg->udp && t->cfg->tcp ? ", " : "", t->cfg->tcp ? "tcp" : "");
+	for (i = 0; i < t->cfg->tls_listen.n; i++)
+		log_info("listening on %s (tls)", addr_fmt((const struct sockaddr *)
+		    &t->cfg->tls_listen.addr[i], name, sizeof(name)));
 	log_info("%s %s started with %u worker(s)", PACKAGE_NAME, PACKAGE_VERSION,
 	    t->nworkers);
 }
@@ -293,6 +317,7 @@ turnd_stop(struct turnd *t)
 		worker_free(t->workers[i], &total);	/* counts what shutdown frees too */
 	stats_log(&total);
 	free(t->workers);
+	tls_ctx_free(t->tls);
 	shared_free(&t->shared);
 	for (i = 0; i < 2; i++)
 		event_free(t->sig[i]);
@@ -322,6 +347,14 @@ main(int argc, char **argv)
 			return 1;
 		}
 		shared_free(&sh);
+		if (cfg->tls_listen.n > 0) {
+			SSL_CTX *tls = tls_ctx_new(cfg, &cause);
+			if (tls == NULL) {
+				fprintf(stderr, "turnd: %s\n", cause ? cause : "tls: cannot set up");
+				return 1;
+			}
+			tls_ctx_free(tls);
+		}
 		printf("turnd: configuration OK\n");
 		config_free(cfg);
 		return 0;

@@ -47,6 +47,7 @@
 /* A hand-off message; an accepted connection's descriptor rides along as SCM_RIGHTS. */
 struct handoff {
 	int			 stop;	/* 1: stop the loop (no descriptor) */
+	int			 tls;	/* the connection came in on a TLS listener */
 	struct sockaddr_storage	 peer;
 	struct sockaddr_storage	 local;
 };
@@ -60,6 +61,7 @@ struct worker {
 	sem_t			 ready;		/* posted once the thread has built its loop */
 	struct event_base	*base;
 	const struct config	*cfg;
+	SSL_CTX			*tls;		/* shared; NULL without TLS listeners */
 	struct server		*srv;
 	struct stats		 stats;
 	int			 udp_fd[WORKER_MAX_UDP];	/* bound by main, used by the thread */
@@ -171,7 +173,7 @@ worker_on_chan(evutil_socket_t chan, short what, void *arg)
 		}
 		if (fd >= 0)
 			stream_accept(w->streams, fd, (struct sockaddr *)&h.peer,
-			    (struct sockaddr *)&h.local);
+			    (struct sockaddr *)&h.local, h.tls != 0);
 	}
 }
 
@@ -231,7 +233,7 @@ worker_probe_udp(const struct config *cfg)
 
 /* Build a worker: its core, its hand-off pair and its bound UDP sockets, so a bind error stops startup. */
 struct worker *
-worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared)
+worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared, SSL_CTX *tls)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
 	struct server_io io = { w, io_relay_open, io_relay_close, io_relay_send,
@@ -239,6 +241,7 @@ worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared)
 
 	w->id = id;
 	w->cfg = cfg;
+	w->tls = tls;
 	w->srv = server_new(cfg, shared, &io, &w->stats);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, w->chan) != 0)
 		fatal("worker %u: socketpair", id);
@@ -270,7 +273,8 @@ worker_build_loop(struct worker *w)
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
 	if (w->tick_ev == NULL || event_add(w->tick_ev, &second) != 0)
 		fatalx("worker %u: cannot add timer", w->id);
-	w->streams = stream_set_new(w->base, w->cfg, w->srv, &w->stats, worker_flush_all, w);
+	w->streams = stream_set_new(w->base, w->cfg, w->tls, w->srv, &w->stats,
+	    worker_flush_all, w);
 	w->chan_ev = event_new(w->base, w->chan[0], EV_READ | EV_PERSIST, worker_on_chan, w);
 	if (w->chan_ev == NULL || event_add(w->chan_ev, NULL) != 0)
 		fatalx("worker %u: cannot add hand-off event", w->id);
@@ -400,14 +404,15 @@ worker_send_handoff(struct worker *w, const struct handoff *h, int fd)
 	return -1;
 }
 
-/* Give an accepted TCP connection to this worker; main's copy is closed either way. */
+/* Give an accepted TCP (or TLS) connection to this worker; main's copy is closed either way. */
 void
-worker_hand_off(struct worker *w, int fd, const struct sockaddr *peer)
+worker_hand_off(struct worker *w, int fd, const struct sockaddr *peer, bool tls)
 {
 	struct handoff h;
 	socklen_t len = sizeof(h.local);
 
 	memset(&h, 0, sizeof(h));
+	h.tls = tls;
 	memcpy(&h.peer, peer, addr_len(peer));
 	if (getsockname(fd, (struct sockaddr *)&h.local, &len) == 0)
 		(void)worker_send_handoff(w, &h, fd);

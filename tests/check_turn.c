@@ -809,6 +809,23 @@ START_TEST(test_allow_and_deny_lists)
 }
 END_TEST
 
+/* A TLS-only address is one of ours too: its listener and its other ports are refused. */
+START_TEST(test_tls_listener_is_own)
+{
+	static const struct config_arg tls[] = { { "tls_listen", "93.184.216.34" },
+	    { "tls_cert", "cert.pem" }, { "tls_key", "key.pem" } };
+	uint8_t out[1024];
+	struct stun_msg m;
+
+	teardown();
+	start(tls, 3);
+	ck_assert_int_eq(allocate(&m, out, sizeof(out)), 0);
+	ck_assert_int_eq(permit("93.184.216.34:5349"), 403);	/* the default TLS port */
+	ck_assert_int_eq(permit("93.184.216.34:6000"), 403);
+	ck_assert_int_eq(permit("93.184.216.35:6000"), 0);
+}
+END_TEST
+
 START_TEST(test_shared_secret_and_quota)
 {
 	static const struct config_arg sec[] = { { "secret", "old-secret" },
@@ -962,6 +979,7 @@ main(void)
 	tcase_add_test(tc, test_even_port_reservation);
 	tcase_add_test(tc, test_external_address);
 	tcase_add_test(tc, test_total_quota);
+	tcase_add_test(tc, test_tls_listener_is_own);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
