@@ -25,8 +25,8 @@ BUILD=${BUILD:-$TOP/build}
 N=50000
 WORKERS=4
 RELAY_IPS="127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5"
-HOLD=60
-PER_PROC=16000
+HOLD=60			# seconds the allocations stand at most, after the setup
+SETUP=60		# seconds each loadgen may take to set its allocations up
 OUT=
 
 while [ $# -gt 0 ]; do
@@ -53,6 +53,10 @@ fi
 for b in "$TURND" "$LOADGEN"; do
 	[ -x "$b" ] || { echo "scale.sh: $b is missing (make -C build check builds both)" >&2; exit 1; }
 done
+# Each loadgen holds a socket per allocation, under this process's limit.
+PER_PROC=$(( $(ulimit -Hn) - 200 ))
+[ "$PER_PROC" -gt 16000 ] && PER_PROC=16000
+[ "$PER_PROC" -gt 0 ] || { echo "scale.sh: the open file limit is too low" >&2; exit 1; }
 OUT=${OUT:-$(mktemp -d /tmp/mini_rtc-scale.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -104,14 +108,15 @@ for ((k = 0; k < nproc_lg; k++)); do
 	n=$(( left < PER_PROC ? left : PER_PROC ))
 	left=$((left - n))
 	"$LOADGEN" hold --server "$SERVER" --user scale --pass scale-pw --allocs "$n" \
-	    --peers 1 --bind "127.$((100 + k)).0.0/16" --setup-timeout 60 --hold "$HOLD" \
+	    --peers 1 --bind "127.$((100 + k)).0.0/16" --setup-timeout "$SETUP" \
+	    --hold "$((SETUP + HOLD))" \
 	    >"$OUT/hold.$k.out" 2>&1 &
 	LG_PIDS+=($!)
 	PIDS="$PIDS $!"
 done
 ready=0
 for ((k = 0; k < nproc_lg; k++)); do
-	for _ in $(seq 1300); do	# setup timeout (60 s) and some
+	for _ in $(seq $(( (SETUP + 5) * 20 ))); do	# the setup timeout and some
 		grep -q '^READY' "$OUT/hold.$k.out" && break
 		kill -0 "${LG_PIDS[$k]}" 2>/dev/null || break
 		sleep 0.05
@@ -148,4 +153,4 @@ echo "SCALE allocs=$N ready=$ready workers=$WORKERS setup_s=$setup_s rss0_kib=$r
     "turnd_freed=$(stat freed) e508=$(stat e508) exit=$rc" | tee "$OUT/scale.txt"
 log "user space: $((rss1 - rss0)) KiB for $ready allocations = $per_alloc_b bytes each;" \
     "kernel: UDP memory (sockstat mem) grew by $kmem_kib KiB"
-[ "$ready" -eq "$N" ] && [ "$rc" -eq 0 ]
+[ "$ready" -eq "$N" ] && [ "$rc" -eq 0 ] && [ "$(stat freed)" -eq "$N" ] && [ "$(stat e508)" -eq 0 ]

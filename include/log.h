@@ -11,6 +11,7 @@
 
 void	log_init(const char *, int, bool);
 void	log_set_level(int);
+int	log_fd(void);
 int	log_level_parse(const char *);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

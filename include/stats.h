@@ -18,6 +18,7 @@ struct stats {
 	uint64_t	tcp_closed_bad;	/* closed for a bad or oversized frame */
 	uint64_t	tls_accepted;	/* of tcp_accepted, on a TLS listener */
 	uint64_t	tls_errors;	/* failed handshakes and TLS errors */
+	uint64_t	tcp_dropped_nofile;	/* hand-offs lost: the worker's file table was full */
 	uint64_t	allocs_created;
 	uint64_t	allocs_freed;
 	uint64_t	relay_up_pkts;	/* client -> peer */

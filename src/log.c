@@ -21,7 +21,8 @@ static struct {
 	int		 level;
 	bool		 syslog;
 	int		 fd;		/* datagram socket to SYSLOG_PATH, or -1 */
-} lg = { "turnd", LOG_LEVEL_INFO, false, -1 };
+	bool		 stream;	/* ... or a stream socket */
+} lg = { "turnd", LOG_LEVEL_INFO, false, -1, false };
 
 /* (Re)connect the syslog socket; the descriptor itself is never replaced. */
 static int
@@ -51,9 +52,21 @@ log_init(const char *ident, int level, bool use_syslog)
 	lg.level = level;
 	lg.syslog = use_syslog;
 	if (use_syslog && lg.fd < 0) {
+		int rc = -1;
+
 		lg.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (lg.fd >= 0)
-			(void)log_syslog_connect();	/* retried at each line until it works */
+		if (lg.fd >= 0 && (rc = log_syslog_connect()) != 0 && errno == EPROTOTYPE) {
+			/* A stream socket (old syslogds): lines end with a NUL, as
+			 * syslog(3) sends them; it is not reconnected if it breaks. */
+			close(lg.fd);
+			lg.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			lg.stream = true;
+			rc = lg.fd >= 0 ? log_syslog_connect() : -1;
+		}
+		/* Datagrams are retried at each line until the daemon is there. */
+		if (rc != 0)
+			fprintf(stderr, "%s: warning: syslog: cannot connect to %s: %s\n", ident,
+			    SYSLOG_PATH, strerror(errno));
 	}
 }
 
@@ -77,11 +90,20 @@ log_syslog_send(int prio, const char *msg)
 		return;
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
-	if (send(lg.fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+	if (lg.stream)
+		n++;	/* the NUL that ends a line on a stream */
+	if (send(lg.fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0 || lg.stream)
 		return;
 	if ((errno == ENOTCONN || errno == ECONNREFUSED || errno == ECONNRESET) &&
 	    log_syslog_connect() == 0)	/* the syslog daemon restarted */
 		(void)send(lg.fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* The syslog socket's descriptor, or -1: worker.c keeps it when it prunes its table. */
+int
+log_fd(void)
+{
+	return lg.fd;
 }
 
 /* Change the threshold. */

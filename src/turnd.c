@@ -245,14 +245,16 @@ raise_nofile(const struct config *cfg, unsigned nworkers)
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 			log_warn("setrlimit RLIMIT_NOFILE");
 	}
+	/* Two descriptors per allocation at worst (dual-stack, or TCP + relay). */
 	want = cfg->total_quota > 0 ?
-	    ((rlim_t)cfg->total_quota + nworkers - 1) / nworkers + NOFILE_SPARE : 16384;
+	    ((rlim_t)cfg->total_quota * 2 + nworkers - 1) / nworkers + NOFILE_SPARE : 16384;
 	room = rl.rlim_cur > NOFILE_SPARE ? (rl.rlim_cur - NOFILE_SPARE) * nworkers : 0;
 	if (rl.rlim_cur < want)
-		log_warnx("open file limit %llu (per worker) is below %llu: allocations will "
-		    "fail with 508 beyond about %llu with %u worker(s); raise it (ulimit -n, "
-		    "LimitNOFILE=) or add workers", (unsigned long long)rl.rlim_cur,
-		    (unsigned long long)want, (unsigned long long)room, nworkers);
+		log_warnx("open file limit %llu (per worker) is below %llu: with %u worker(s), "
+		    "allocations will fail with 508 beyond about %llu (UDP, one address family; "
+		    "fewer when clients spread unevenly); raise it (ulimit -n, LimitNOFILE=) or "
+		    "add workers", (unsigned long long)rl.rlim_cur, (unsigned long long)want,
+		    nworkers, (unsigned long long)room);
 	else
 		log_debug("open file limit %llu per worker", (unsigned long long)rl.rlim_cur);
 }

@@ -14,9 +14,12 @@
  * worker closes what it opened itself, before its thread ends; and the
  * logger writes through a socket opened before the tables split (log.c).
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -155,6 +158,9 @@ worker_recv_handoff(int chan, struct handoff *h, int *fd)
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
 		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
 			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	/* The kernel drops a passed descriptor when this table is full. */
+	if ((msg.msg_flags & MSG_CTRUNC) && *fd < 0 && !h->stop)
+		*fd = -2;
 	return n;
 }
 
@@ -174,6 +180,11 @@ worker_on_chan(evutil_socket_t chan, short what, void *arg)
 		if (fd >= 0)
 			stream_accept(w->streams, fd, (struct sockaddr *)&h.peer,
 			    (struct sockaddr *)&h.local, h.tls != 0);
+		else if (fd == -2) {
+			w->stats.tcp_dropped_nofile++;
+			log_warnx("worker %u: a TCP connection was lost: open file limit "
+			    "reached", w->id);
+		}
 	}
 }
 
@@ -317,6 +328,48 @@ worker_teardown(struct worker *w)
 	event_base_free(w->base);
 }
 
+/* Is this descriptor one the worker keeps from the table it inherited? */
+static bool
+worker_keeps(const struct worker *w, int fd)
+{
+	unsigned i;
+
+	if (fd <= STDERR_FILENO || fd == w->chan[0] || fd == log_fd())
+		return true;
+	for (i = 0; i < w->nudp; i++)
+		if (fd == w->udp_fd[i])
+			return true;
+	return false;
+}
+
+/*
+ * Close this table's copies of everything that belongs to main or to other
+ * workers: they would take room under the limit, and a copy of a listener
+ * would keep it open after main closes it. Descriptors at or above the soft
+ * limit are left alone (valgrind keeps its own there).
+ */
+static void
+worker_close_inherited(const struct worker *w)
+{
+	struct rlimit rl;
+	struct dirent *de;
+	DIR *dir;
+	int fd, self;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+	    (dir = opendir("/proc/thread-self/fd")) == NULL)
+		return;
+	self = dirfd(dir);
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = atoi(de->d_name);
+		if (fd != self && (rlim_t)fd < rl.rlim_cur && !worker_keeps(w, fd))
+			close(fd);
+	}
+	closedir(dir);
+}
+
 /*
  * The thread body. Unsharing can fail where a sandbox forbids it; the worker
  * then runs in the common table, as threads usually do, and only the file
@@ -327,10 +380,12 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	if (unshare(CLONE_FILES) == 0)
+	if (unshare(CLONE_FILES) == 0) {
 		w->own_files = true;
-	else
-		log_warn("worker %u: no file table of its own (unshare)", w->id);
+		worker_close_inherited(w);
+	} else
+		log_warn("worker %u: no file table of its own (unshare); the open file "
+		    "limit counts for all workers together", w->id);
 	worker_build_loop(w);
 	sem_post(&w->ready);
 	event_base_dispatch(w->base);
@@ -369,10 +424,16 @@ worker_start(struct worker *w)
 	close(w->chan[0]);
 }
 
-/* Send one hand-off, with a descriptor or none; the socket pair is all the threads share on this path. */
+/*
+ * Send one hand-off, with a descriptor or none; the socket pair is all the
+ * threads share on this path. A connection is dropped rather than block
+ * the acceptor; the order to stop waits (up to a few seconds) for room.
+ */
 static int
 worker_send_handoff(struct worker *w, const struct handoff *h, int fd)
 {
+	struct pollfd pfd = { w->chan[1], POLLOUT, 0 };
+	int tries = h->stop ? 50 : 0;	/* 50 x 100 ms */
 	union {
 		struct cmsghdr	 hdr;
 		char		 buf[CMSG_SPACE(sizeof(int))];
@@ -395,9 +456,16 @@ worker_send_handoff(struct worker *w, const struct handoff *h, int fd)
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	}
-	do
+	for (;;) {
 		n = sendmsg(w->chan[1], &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && tries-- > 0) {
+			(void)poll(&pfd, 1, 100);
+			continue;
+		}
+		break;
+	}
 	if (n == (ssize_t)sizeof(*h))
 		return 0;
 	log_warn("worker %u: hand-off failed", w->id);
