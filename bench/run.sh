@@ -7,7 +7,7 @@
 #   bench/run.sh --report DIR      print the tables of an earlier run again
 #
 # --repeat N runs each saturation measurement N times and keeps the median
-# (by work per server CPU-second); the default full run (N=1) takes ~6-7
+# (by work per server CPU-second); the default full run (N=1) takes ~9
 # minutes on 2 cores, --quick about 40 s.
 #
 # Environment: TURND (default build/turnd), TURNSERVER (turnserver on PATH),
