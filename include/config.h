@@ -56,6 +56,7 @@ struct config {
 	int			 tcp_idle_timeout;
 	int			 log_level;
 	bool			 syslog;
+	char			*run_as;	/* "" or USER[:GROUP] */
 	/* TURN */
 	char			*realm;
 	struct config_user	*users;

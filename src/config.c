@@ -62,6 +62,9 @@ static const struct opt_def opt_defs[] = {
 	  "largest message accepted on a TCP connection, in bytes; larger closes it", NULL },
 	{ "tcp_idle_timeout", OPT_INT, OFF(tcp_idle_timeout), 1, 86400, "300",
 	  "seconds a TCP connection may stay silent before it is closed", NULL },
+	{ "run_as", OPT_STRING, OFF(run_as), 0, 63, "",
+	  "USER or USER:GROUP to run as once the sockets are bound (turnd must start as root)",
+	  NULL },
 	{ "log_level", OPT_ENUM, OFF(log_level), 0, 0, "info",
 	  "error, warning, info or debug", level_names },
 	{ "syslog", OPT_BOOL, OFF(syslog), 0, 0, "false",
@@ -775,6 +778,7 @@ config_free(struct config *cfg)
 	free(cfg->realm);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
+	free(cfg->run_as);
 	free(cfg);
 }
 

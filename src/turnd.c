@@ -18,6 +18,7 @@
 #include "config.h"
 #include "listen.h"
 #include "log.h"
+#include "privdrop.h"
 #include "server.h"
 #include "shared.h"
 #include "stats.h"
@@ -38,6 +39,7 @@ struct turnd {
 	struct evconnlistener	*tcp[2 * CONFIG_MAX_ADDRS];	/* TCP, then TLS */
 	unsigned		 ntcp;
 	SSL_CTX			*tls;		/* NULL without tls_listen */
+	struct privdrop		 drop;		/* run_as */
 	struct event		*sig[3];
 };
 
@@ -266,6 +268,8 @@ turnd_open(struct turnd *t)
 	char *cause = NULL;
 	unsigned i;
 
+	if (privdrop_resolve(t->cfg->run_as, &t->drop, &cause) != 0)
+		fatalx("%s", cause ? cause : "run_as: cannot resolve");
 	t->nworkers = worker_count(t->cfg);
 	raise_nofile(t->cfg, t->nworkers);
 	if (shared_build(t->cfg, &t->shared, &cause) != 0)
@@ -290,6 +294,7 @@ turnd_start(struct turnd *t)
 	for (i = 0; i < 2; i++)
 		if (t->sig[i] == NULL || event_add(t->sig[i], NULL) != 0)
 			fatalx("cannot install signal handlers");
+	privdrop_apply(&t->drop);	/* before any thread: all run as one user */
 	for (i = 0; i < t->nworkers; i++)
 		worker_start(t->workers[i]);
 	for (i = 0; (t->cfg->udp || t->cfg->tcp) && i < t->cfg->listen.n; i++)
@@ -327,6 +332,33 @@ turnd_stop(struct turnd *t)
 	libevent_global_shutdown();
 }
 
+/* -n: what start-up would check beyond the file: credentials, run_as, the TLS files. */
+static int
+configtest(const struct config *cfg)
+{
+	struct turn_shared sh;
+	struct privdrop pd;
+	char *cause = NULL;
+	SSL_CTX *tls;
+
+	if (shared_build(cfg, &sh, &cause) != 0)
+		goto bad;
+	shared_free(&sh);
+	if (privdrop_resolve(cfg->run_as, &pd, &cause) != 0)
+		goto bad;
+	if (cfg->tls_listen.n > 0) {
+		if ((tls = tls_ctx_new(cfg, &cause)) == NULL)
+			goto bad;
+		tls_ctx_free(tls);
+	}
+	printf("turnd: configuration OK\n");
+	return 0;
+bad:
+	fprintf(stderr, "turnd: %s\n", cause ? cause : "configuration error");
+	free(cause);
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -343,23 +375,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (a.configtest) {
-		struct turn_shared sh;
-		if (shared_build(cfg, &sh, &cause) != 0) {
-			fprintf(stderr, "turnd: %s\n", cause ? cause : "configuration error");
-			return 1;
-		}
-		shared_free(&sh);
-		if (cfg->tls_listen.n > 0) {
-			SSL_CTX *tls = tls_ctx_new(cfg, &cause);
-			if (tls == NULL) {
-				fprintf(stderr, "turnd: %s\n", cause ? cause : "tls: cannot set up");
-				return 1;
-			}
-			tls_ctx_free(tls);
-		}
-		printf("turnd: configuration OK\n");
+		int rc = configtest(cfg);
 		config_free(cfg);
-		return 0;
+		return rc;
 	}
 	log_init("turnd", cfg->log_level + a.verbose > LOG_LEVEL_DEBUG ?
 	    LOG_LEVEL_DEBUG : cfg->log_level + a.verbose, cfg->syslog);
