@@ -27,6 +27,7 @@ struct auth_result {
 
 struct auth	*auth_new(const struct config *, char **);
 void		 auth_free(struct auth *);
+void		 auth_take_nonce_key(struct auth *, const struct auth *);
 int		 auth_check(const struct auth *, const struct stun_msg *,
 		    const struct sockaddr *, uint64_t, uint64_t, struct auth_result *);
 int		 auth_put_challenge(const struct auth *, struct wbuf *,

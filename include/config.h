@@ -102,5 +102,6 @@ struct config	*config_load(const char *, const struct config_arg *, unsigned,
 void		 config_free(struct config *);
 bool		 config_is_option(const char *);
 void		 config_print_help(FILE *);
+unsigned	 config_log_unreloaded(const struct config *, const struct config *);
 
 #endif

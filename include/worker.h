@@ -15,6 +15,7 @@ typedef struct ssl_ctx_st SSL_CTX;
 struct worker	*worker_new(unsigned, const struct config *, struct turn_shared *, SSL_CTX *);
 void		 worker_start(struct worker *);
 void		 worker_hand_off(struct worker *, int, const struct sockaddr *, bool);
+int		 worker_sync(struct worker *, SSL_CTX *);
 void		 worker_stop(struct worker *);
 void		 worker_free(struct worker *, struct stats *);
 

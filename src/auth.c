@@ -143,6 +143,13 @@ auth_new(const struct config *cfg, char **cause)
 	return a;
 }
 
+/* A reloaded store keeps the old nonce key, so nonces already handed out stay valid. */
+void
+auth_take_nonce_key(struct auth *dst, const struct auth *src)
+{
+	memcpy(dst->nonce_key, src->nonce_key, sizeof(dst->nonce_key));
+}
+
 /* Free the store, wiping keys and secrets. */
 void
 auth_free(struct auth *a)

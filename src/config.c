@@ -32,6 +32,7 @@ struct opt_def {
 	const char		*def;
 	const char		*help;
 	const char *const	*names;		/* OPT_ENUM: the accepted words, by value */
+	bool			 reload;	/* SIGHUP applies it; others wait for a restart */
 };
 
 #define OFF(f)	offsetof(struct config, f)
@@ -41,80 +42,80 @@ static const char *const secret_alg_names[] = { "sha1", "sha256", NULL };
 
 static const struct opt_def opt_defs[] = {
 	{ "listen", OPT_ADDRS, OFF(listen), 0, 0, "0.0.0.0:3478 [::]:3478",
-	  "address[:port] to listen on, UDP and TCP (repeatable; IPv6 as [::1]:3478)", NULL },
+	  "address[:port] to listen on, UDP and TCP (repeatable; IPv6 as [::1]:3478)", NULL, false },
 	{ "workers", OPT_INT, OFF(workers), 0, 256, "0",
-	  "worker threads; 0 runs one per CPU the process may use", NULL },
+	  "worker threads; 0 runs one per CPU the process may use", NULL, false },
 	{ "tls_listen", OPT_ADDRS, OFF(tls_listen), CONFIG_DEFAULT_TLS_PORT, 0, "",
-	  "address[:port] to serve TURN over TLS on (repeatable; port 5349 by default)", NULL },
+	  "address[:port] to serve TURN over TLS on (repeatable; port 5349 by default)", NULL, false },
 	{ "tls_cert", OPT_STRING, OFF(tls_cert), 0, 4096, "",
-	  "PEM file with the TLS certificate chain, server certificate first", NULL },
+	  "PEM file with the TLS certificate chain, server certificate first", NULL, true },
 	{ "tls_key", OPT_STRING, OFF(tls_key), 0, 4096, "",
-	  "PEM file with the TLS private key", NULL },
-	{ "udp", OPT_BOOL, OFF(udp), 0, 0, "true", "serve UDP on the listen addresses", NULL },
-	{ "tcp", OPT_BOOL, OFF(tcp), 0, 0, "true", "serve TCP on the listen addresses", NULL },
+	  "PEM file with the TLS private key", NULL, true },
+	{ "udp", OPT_BOOL, OFF(udp), 0, 0, "true", "serve UDP on the listen addresses", NULL, false },
+	{ "tcp", OPT_BOOL, OFF(tcp), 0, 0, "true", "serve TCP on the listen addresses", NULL, false },
 	{ "software", OPT_STRING, OFF(software), 0, 763, PACKAGE_NAME " " PACKAGE_VERSION,
-	  "SOFTWARE attribute in responses; empty to send none", NULL },
+	  "SOFTWARE attribute in responses; empty to send none", NULL, false },
 	{ "rfc3489", OPT_BOOL, OFF(rfc3489), 0, 0, "true",
-	  "answer classic RFC 3489 Binding requests (no magic cookie) with MAPPED-ADDRESS", NULL },
+	  "answer classic RFC 3489 Binding requests (no magic cookie) with MAPPED-ADDRESS", NULL, false },
 	{ "mapped_address", OPT_BOOL, OFF(mapped_address), 0, 0, "false",
-	  "add MAPPED-ADDRESS to RFC 5389/8489 Binding responses, for old clients", NULL },
+	  "add MAPPED-ADDRESS to RFC 5389/8489 Binding responses, for old clients", NULL, false },
 	{ "max_frame", OPT_INT, OFF(max_frame), 24, 65540, "8192",
-	  "largest message accepted on a TCP connection, in bytes; larger closes it", NULL },
+	  "largest message accepted on a TCP connection, in bytes; larger closes it", NULL, false },
 	{ "tcp_idle_timeout", OPT_INT, OFF(tcp_idle_timeout), 1, 86400, "300",
-	  "seconds a TCP connection may stay silent before it is closed", NULL },
+	  "seconds a TCP connection may stay silent before it is closed", NULL, false },
 	{ "run_as", OPT_STRING, OFF(run_as), 0, 63, "",
 	  "USER or USER:GROUP to run as once the sockets are bound (turnd must start as root)",
-	  NULL },
+	  NULL, false },
 	{ "log_level", OPT_ENUM, OFF(log_level), 0, 0, "info",
-	  "error, warning, info or debug", level_names },
+	  "error, warning, info or debug", level_names, true },
 	{ "syslog", OPT_BOOL, OFF(syslog), 0, 0, "false",
-	  "log to syslog (daemon facility) instead of stderr", NULL },
+	  "log to syslog (daemon facility) instead of stderr", NULL, false },
 	{ "realm", OPT_STRING, OFF(realm), 1, 763, "mini_rtc",
-	  "the long-term credential realm", NULL },
+	  "the long-term credential realm", NULL, true },
 	{ "user", OPT_USERS, OFF(users), 0, 0, "",
-	  "a TURN user as NAME:PASSWORD (repeatable); the file also takes stored keys", NULL },
+	  "a TURN user as NAME:PASSWORD (repeatable); the file also takes stored keys", NULL, true },
 	{ "secret", OPT_SECRETS, OFF(secrets), 0, 0, "",
-	  "a shared secret for time-limited credentials (repeatable, for rotation)", NULL },
+	  "a shared secret for time-limited credentials (repeatable, for rotation)", NULL, true },
 	{ "secret_algorithm", OPT_ENUM, OFF(secret_algorithm), 0, 0, "sha1",
-	  "HMAC of shared-secret passwords: sha1 (the TURN REST API) or sha256", secret_alg_names },
+	  "HMAC of shared-secret passwords: sha1 (the TURN REST API) or sha256", secret_alg_names, true },
 	{ "userhash", OPT_BOOL, OFF(userhash), 0, 0, "false",
-	  "offer USERHASH (anonymous usernames); only with static users, no secrets", NULL },
+	  "offer USERHASH (anonymous usernames); only with static users, no secrets", NULL, true },
 	{ "nonce_lifetime", OPT_INT, OFF(nonce_lifetime), 10, 3600, "600",
-	  "seconds a NONCE stays valid", NULL },
+	  "seconds a NONCE stays valid", NULL, true },
 	{ "relay_ip", OPT_IPS, OFF(relay_ip), 0, 0, "",
-	  "address relays are opened on (repeatable); empty: the non-wildcard listen addresses", NULL },
+	  "address relays are opened on (repeatable); empty: the non-wildcard listen addresses", NULL, false },
 	{ "external_ip", OPT_EXTERNAL, OFF(external), 0, 0, "",
-	  "PUBLIC or PUBLIC/PRIVATE: advertise PUBLIC for a relay address behind 1:1 NAT", NULL },
+	  "PUBLIC or PUBLIC/PRIVATE: advertise PUBLIC for a relay address behind 1:1 NAT", NULL, false },
 	{ "relay_ports", OPT_PORTRANGE, OFF(relay_port_min), 0, 0, "49152-65535",
-	  "MIN-MAX: the UDP ports relays use", NULL },
+	  "MIN-MAX: the UDP ports relays use", NULL, false },
 	{ "allow_peer", OPT_CIDRS, OFF(allow_peer), 0, 0, "",
-	  "CIDR of peers allowed even in the reserved ranges (repeatable)", NULL },
+	  "CIDR of peers allowed even in the reserved ranges (repeatable)", NULL, false },
 	{ "deny_peer", OPT_CIDRS, OFF(deny_peer), 0, 0, "",
-	  "CIDR of peers denied (repeatable)", NULL },
+	  "CIDR of peers denied (repeatable)", NULL, false },
 	{ "allocation_lifetime", OPT_INT, OFF(allocation_lifetime), 60, 86400, "600",
-	  "default allocation lifetime in seconds", NULL },
+	  "default allocation lifetime in seconds", NULL, false },
 	{ "max_allocation_lifetime", OPT_INT, OFF(max_allocation_lifetime), 60, 86400, "3600",
-	  "longest allocation lifetime a client may ask for", NULL },
+	  "longest allocation lifetime a client may ask for", NULL, false },
 	{ "user_quota", OPT_INT, OFF(user_quota), 0, 1000000, "0",
-	  "allocations per user at once (486 beyond); 0: no limit", NULL },
+	  "allocations per user at once (486 beyond); 0: no limit", NULL, false },
 	{ "total_quota", OPT_INT, OFF(total_quota), 0, 10000000, "0",
-	  "allocations in all at once (508 beyond); 0: no limit", NULL },
+	  "allocations in all at once (508 beyond); 0: no limit", NULL, false },
 	{ "max_permissions", OPT_INT, OFF(max_permissions), 1, 1024, "64",
-	  "permissions per allocation", NULL },
+	  "permissions per allocation", NULL, false },
 	{ "bandwidth", OPT_INT, OFF(bandwidth), 0, 1000000000, "0",
-	  "bytes per second each allocation may relay, each way; 0: no limit", NULL },
+	  "bytes per second each allocation may relay, each way; 0: no limit", NULL, false },
 	{ "strict_channels", OPT_BOOL, OFF(strict_channels), 0, 0, "false",
-	  "accept only RFC 8656 channel numbers 0x4000-0x4FFF (else up to 0x7FFF, as RFC 5766)", NULL },
+	  "accept only RFC 8656 channel numbers 0x4000-0x4FFF (else up to 0x7FFF, as RFC 5766)", NULL, false },
 	{ "udp_gso", OPT_BOOL, OFF(udp_gso), 0, 0, "true",
-	  "send runs of equal-sized datagrams to one destination as one UDP GSO write", NULL },
+	  "send runs of equal-sized datagrams to one destination as one UDP GSO write", NULL, false },
 	{ "udp_buffer", OPT_INT, OFF(udp_buffer), 0, 268435456, "8388608",
-	  "receive and send buffer of each listener UDP socket, bytes; 0: the kernel's", NULL },
+	  "receive and send buffer of each listener UDP socket, bytes; 0: the kernel's", NULL, false },
 	{ "relay_buffer", OPT_INT, OFF(relay_buffer), 0, 268435456, "0",
-	  "receive and send buffer of each relay socket, bytes; 0: the kernel's", NULL },
+	  "receive and send buffer of each relay socket, bytes; 0: the kernel's", NULL, false },
 	{ "alternate_address", OPT_IPS, OFF(alternate_address), 0, 0, "",
-	  "a second IP of this host: turns on RFC 5780 NAT behaviour discovery (off when empty)", NULL },
+	  "a second IP of this host: turns on RFC 5780 NAT behaviour discovery (off when empty)", NULL, false },
 	{ "alternate_port", OPT_INT, OFF(alternate_port), 0, 65535, "0",
-	  "the RFC 5780 alternate port; 0 takes the primary port + 1", NULL },
+	  "the RFC 5780 alternate port; 0 takes the primary port + 1", NULL, false },
 };
 
 #define NOPTS	(sizeof(opt_defs) / sizeof(opt_defs[0]))
@@ -780,6 +781,59 @@ config_free(struct config *cfg)
 	free(cfg->tls_key);
 	free(cfg->run_as);
 	free(cfg);
+}
+
+/* Does this option hold the same value in both snapshots? */
+static bool
+opt_same(const struct config *a, const struct config *b, const struct opt_def *d)
+{
+	const void *fa = (const char *)a + d->off, *fb = (const char *)b + d->off;
+	const struct addr_list *la = fa, *lb = fb;
+	const struct cidr_list *ca = fa, *cb = fb;
+
+	switch (d->type) {
+	case OPT_INT:
+	case OPT_ENUM:
+		return *(const int *)fa == *(const int *)fb;
+	case OPT_BOOL:
+		return *(const bool *)fa == *(const bool *)fb;
+	case OPT_STRING:
+		return strcmp(*(char *const *)fa, *(char *const *)fb) == 0;
+	case OPT_ADDRS:
+	case OPT_IPS:
+		return la->n == lb->n && memcmp(la->addr, lb->addr, la->n * sizeof(la->addr[0])) == 0;
+	case OPT_CIDRS:
+		return ca->n == cb->n && memcmp(ca->cidr, cb->cidr, ca->n * sizeof(ca->cidr[0])) == 0;
+	case OPT_EXTERNAL:
+		return a->nexternal == b->nexternal && memcmp(a->external, b->external,
+		    a->nexternal * sizeof(a->external[0])) == 0;
+	case OPT_PORTRANGE:
+		return a->relay_port_min == b->relay_port_min &&
+		    a->relay_port_max == b->relay_port_max;
+	case OPT_USERS:
+	case OPT_SECRETS:
+		return false;	/* reloadable: never compared */
+	}
+	return false;
+}
+
+/*
+ * A reload (SIGHUP) applies only the options marked reload; say which of
+ * the others changed, so that nobody waits for an effect that needs a
+ * restart. Returns how many.
+ */
+unsigned
+config_log_unreloaded(const struct config *running, const struct config *next)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < NOPTS; i++)
+		if (!opt_defs[i].reload && !opt_same(running, next, &opt_defs[i])) {
+			log_warnx("reload: %s changed; it takes effect at the next restart",
+			    opt_defs[i].name);
+			n++;
+		}
+	return n;
 }
 
 /* Print every option with its default and help, for -h. */

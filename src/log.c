@@ -110,7 +110,7 @@ log_fd(void)
 void
 log_set_level(int level)
 {
-	lg.level = level;
+	__atomic_store_n(&lg.level, level, __ATOMIC_RELAXED);	/* workers read it */
 }
 
 /* "error", "warning", "info" or "debug" to a level; -1 for anything else. */
@@ -134,7 +134,7 @@ log_vemit(int level, int err, const char *fmt, va_list ap)
 	static const char *tag[] = { "error", "warning", "info", "debug" };
 	char msg[1024], full[1100];
 
-	if (level > lg.level)
+	if (level > __atomic_load_n(&lg.level, __ATOMIC_RELAXED))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (lg.syslog) {

@@ -160,9 +160,11 @@ reply_error_unsupported(struct request *req, uint16_t type)
 int
 turn_auth(struct request *req, struct auth_result *ar)
 {
+	/* The store can be replaced by a reload (shared_swap_auth): read it once. */
+	const struct auth *auth = __atomic_load_n(&req->srv->shared->auth, __ATOMIC_ACQUIRE);
 	int code;
 
-	code = auth_check(req->srv->shared->auth, req->msg, req->pkt->peer,
+	code = auth_check(auth, req->msg, req->pkt->peer,
 	    req->pkt->now_ms, req->pkt->wall_s, ar);
 	if (code == 0) {
 		req->auth = ar;
@@ -170,7 +172,7 @@ turn_auth(struct request *req, struct auth_result *ar)
 	}
 	reply_error_begin(req, code);
 	if (code == 401 || code == 438)
-		auth_put_challenge(req->srv->shared->auth, req->out, req->pkt->peer,
+		auth_put_challenge(auth, req->out, req->pkt->peer,
 		    req->pkt->now_ms);
 	reply_finish(req);
 	return 1;

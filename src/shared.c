@@ -84,6 +84,17 @@ policy_own(const struct config *cfg, const struct sockaddr_storage *relays, unsi
 }
 
 /*
+ * Put a new credential store in place (SIGHUP) and return the old one. The
+ * caller frees the old one only after every worker has passed a point
+ * where it holds no reference (worker_sync).
+ */
+struct auth *
+shared_swap_auth(struct turn_shared *sh, struct auth *auth)
+{
+	return __atomic_exchange_n(&sh->auth, auth, __ATOMIC_ACQ_REL);
+}
+
+/*
  * Is this one of our relay sockets? A peer may name it by its advertised
  * (external) address, so that is mapped back to the bound one first.
  */

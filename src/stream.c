@@ -75,6 +75,13 @@ stream_set_new(struct event_base *base, const struct config *cfg, SSL_CTX *tls,
 	return set;
 }
 
+/* New connections use this TLS context (a reload); open ones keep theirs. */
+void
+stream_set_tls(struct stream_set *set, SSL_CTX *tls)
+{
+	set->tls = tls;
+}
+
 /* The one destructor of a connection; its allocation ends with it. */
 static void
 stream_free(struct stream *s)

@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 
 #include "addr.h"
+#include "auth.h"
 #include "config.h"
 #include "listen.h"
 #include "log.h"
@@ -28,8 +29,11 @@
 
 #define MAX_ARGS	256
 
+struct args;
+
 /* What main owns while running. */
 struct turnd {
+	const struct args	*args;		/* to read the configuration again (SIGHUP) */
 	const struct config	*cfg;
 	struct turn_shared	 shared;
 	struct event_base	*base;
@@ -214,6 +218,76 @@ open_tcp(struct turnd *t)
 		    on_accept_tls);
 }
 
+/* The log level: the configured one, plus one step per -v. */
+static int
+effective_level(const struct config *cfg, int verbose)
+{
+	return cfg->log_level + verbose > LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG :
+	    cfg->log_level + verbose;
+}
+
+/*
+ * SIGHUP: read the configuration again (the same file and command line) and
+ * apply what can change while running: credentials (users, secrets, realm,
+ * the secret algorithm, userhash, nonce_lifetime), the TLS certificate and
+ * key, and the log level. Everything is built first; if any part fails the
+ * running configuration stays whole. Nonces already handed out stay valid,
+ * allocations stay, and open TLS connections keep their certificate.
+ */
+static void
+turnd_reload(struct turnd *t)
+{
+	const char *path = t->args->config_path;
+	struct config *next;
+	struct auth *auth, *old;
+	SSL_CTX *tls = NULL;
+	char *cause = NULL;
+	unsigned i, later;
+	bool synced = true;
+
+	if ((next = config_load(path, t->args->opts, t->args->nopts, &cause)) == NULL)
+		goto fail;
+	if ((auth = auth_new(next, &cause)) == NULL)
+		goto fail;
+	if (t->tls != NULL && (tls = tls_ctx_new(next, &cause)) == NULL) {
+		auth_free(auth);
+		goto fail;
+	}
+	later = config_log_unreloaded(t->cfg, next);
+	auth_take_nonce_key(auth, t->shared.auth);
+	old = shared_swap_auth(&t->shared, auth);
+	for (i = 0; i < t->nworkers; i++)
+		if (worker_sync(t->workers[i], tls != NULL ? tls : t->tls) != 0)
+			synced = false;
+	if (synced)
+		auth_free(old);		/* no worker can be holding it now */
+	else
+		log_warnx("reload: the old credentials stay in memory until exit");
+	if (tls != NULL && synced) {
+		tls_ctx_free(t->tls);	/* connections keep their own references */
+		t->tls = tls;
+	} else if (tls != NULL)
+		t->tls = tls;		/* the old context is leaked, as above */
+	log_set_level(effective_level(next, t->args->verbose));
+	log_info("reloaded %s: %u user(s), %u secret(s)%s%s", path ? path : "the command line",
+	    next->nusers, next->nsecrets, tls != NULL ? ", the TLS certificate" : "",
+	    later > 0 ? "; see above for what needs a restart" : "");
+	config_free(next);
+	return;
+fail:
+	log_warnx("reload failed, the running configuration stays: %s",
+	    cause ? cause : "cannot build it");
+	free(cause);
+	config_free(next);
+}
+
+/* SIGHUP: reload. */
+static void
+on_reload_signal(evutil_socket_t sig, short what, void *arg)
+{
+	turnd_reload(arg);
+}
+
 /* SIGINT or SIGTERM: leave the main loop; cleanup follows. */
 static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
@@ -291,7 +365,8 @@ turnd_start(struct turnd *t)
 
 	t->sig[0] = evsignal_new(t->base, SIGINT, on_stop_signal, t);
 	t->sig[1] = evsignal_new(t->base, SIGTERM, on_stop_signal, t);
-	for (i = 0; i < 2; i++)
+	t->sig[2] = evsignal_new(t->base, SIGHUP, on_reload_signal, t);
+	for (i = 0; i < 3; i++)
 		if (t->sig[i] == NULL || event_add(t->sig[i], NULL) != 0)
 			fatalx("cannot install signal handlers");
 	privdrop_apply(&t->drop);	/* before any thread: all run as one user */
@@ -326,7 +401,7 @@ turnd_stop(struct turnd *t)
 	free(t->workers);
 	tls_ctx_free(t->tls);
 	shared_free(&t->shared);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 3; i++)
 		event_free(t->sig[i]);
 	event_base_free(t->base);
 	libevent_global_shutdown();
@@ -379,17 +454,16 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return rc;
 	}
-	log_init("turnd", cfg->log_level + a.verbose > LOG_LEVEL_DEBUG ?
-	    LOG_LEVEL_DEBUG : cfg->log_level + a.verbose, cfg->syslog);
+	log_init("turnd", effective_level(cfg, a.verbose), cfg->syslog);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&t, 0, sizeof(t));
+	t.args = &a;
 	t.cfg = cfg;
 	if ((t.base = event_base_new()) == NULL)
 		fatalx("cannot create event base");
 	turnd_open(&t);
 	if (!a.foreground) {
-		log_init("turnd", cfg->log_level + a.verbose > LOG_LEVEL_DEBUG ?
-		    LOG_LEVEL_DEBUG : cfg->log_level + a.verbose, true);
+		log_init("turnd", effective_level(cfg, a.verbose), true);
 		daemonize();
 		if (event_reinit(t.base) != 0)
 			fatalx("cannot reinitialise the event base after fork");

@@ -50,7 +50,9 @@
 /* A hand-off message; an accepted connection's descriptor rides along as SCM_RIGHTS. */
 struct handoff {
 	int			 stop;	/* 1: stop the loop (no descriptor) */
+	int			 sync;	/* 1: a reload: take tls_ctx, then post synced */
 	int			 tls;	/* the connection came in on a TLS listener */
+	SSL_CTX			*tls_ctx;	/* sync: the TLS context from now on */
 	struct sockaddr_storage	 peer;
 	struct sockaddr_storage	 local;
 };
@@ -62,6 +64,7 @@ struct worker {
 	bool			 started;	/* the thread took over its descriptors */
 	bool			 own_files;	/* the thread has a file table of its own */
 	sem_t			 ready;		/* posted once the thread has built its loop */
+	sem_t			 synced;	/* posted when a reload message is taken */
 	struct event_base	*base;
 	const struct config	*cfg;
 	SSL_CTX			*tls;		/* shared; NULL without TLS listeners */
@@ -159,7 +162,7 @@ worker_recv_handoff(int chan, struct handoff *h, int *fd)
 		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
 			memcpy(fd, CMSG_DATA(cm), sizeof(int));
 	/* The kernel drops a passed descriptor when this table is full. */
-	if ((msg.msg_flags & MSG_CTRUNC) && *fd < 0 && !h->stop)
+	if ((msg.msg_flags & MSG_CTRUNC) && *fd < 0 && !h->stop && !h->sync)
 		*fd = -2;
 	return n;
 }
@@ -176,6 +179,12 @@ worker_on_chan(evutil_socket_t chan, short what, void *arg)
 		if (h.stop) {
 			event_base_loopbreak(w->base);
 			return;
+		}
+		if (h.sync) {	/* between two events: nothing of the old state is in use */
+			w->tls = h.tls_ctx;
+			stream_set_tls(w->streams, h.tls_ctx);
+			sem_post(&w->synced);
+			continue;
 		}
 		if (fd >= 0)
 			stream_accept(w->streams, fd, (struct sockaddr *)&h.peer,
@@ -256,7 +265,7 @@ worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared, SS
 	w->srv = server_new(cfg, shared, &io, &w->stats);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, w->chan) != 0)
 		fatal("worker %u: socketpair", id);
-	if (sem_init(&w->ready, 0, 0) != 0)
+	if (sem_init(&w->ready, 0, 0) != 0 || sem_init(&w->synced, 0, 0) != 0)
 		fatal("worker %u: sem_init", id);
 	if (cfg->udp && id == 0)
 		worker_probe_udp(cfg);
@@ -433,7 +442,7 @@ static int
 worker_send_handoff(struct worker *w, const struct handoff *h, int fd)
 {
 	struct pollfd pfd = { w->chan[1], POLLOUT, 0 };
-	int tries = h->stop ? 50 : 0;	/* 50 x 100 ms */
+	int tries = h->stop || h->sync ? 50 : 0;	/* 50 x 100 ms */
 	union {
 		struct cmsghdr	 hdr;
 		char		 buf[CMSG_SPACE(sizeof(int))];
@@ -503,6 +512,38 @@ worker_stop(struct worker *w)
 	w->running = 0;
 }
 
+/*
+ * A reload: hand the worker its TLS context from now on, and wait until it
+ * has taken the message. Its loop takes messages between events, so once it
+ * has, it holds no reference to the credential store that was swapped out
+ * before (shared_swap_auth) and the caller may free that. -1 when the worker
+ * did not answer in time: then the old state must be kept.
+ */
+int
+worker_sync(struct worker *w, SSL_CTX *tls)
+{
+	struct handoff h;
+	struct timespec until;
+
+	if (!w->running)
+		return 0;
+	while (sem_trywait(&w->synced) == 0)	/* a late answer to an earlier reload */
+		;
+	memset(&h, 0, sizeof(h));
+	h.sync = 1;
+	h.tls_ctx = tls;
+	if (worker_send_handoff(w, &h, -1) != 0)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	while (sem_timedwait(&w->synced, &until) != 0)
+		if (errno != EINTR) {
+			log_warnx("worker %u: did not take the reload in 5 s", w->id);
+			return -1;
+		}
+	return 0;
+}
+
 /* Free what is left of a worker; its thread must have stopped. */
 void
 worker_free(struct worker *w, struct stats *sum)
@@ -521,5 +562,6 @@ worker_free(struct worker *w, struct stats *sum)
 	}
 	close(w->chan[1]);
 	sem_destroy(&w->ready);
+	sem_destroy(&w->synced);
 	free(w);
 }
