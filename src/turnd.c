@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,13 @@
 #define MAX_ARGS	256
 
 struct args;
+struct turnd;
+
+/* What a listener's callback needs: the daemon, and whether it is TLS. */
+struct acceptor {
+	struct turnd	*t;
+	bool		 tls;
+};
 
 /* What main owns while running. */
 struct turnd {
@@ -41,6 +49,7 @@ struct turnd {
 	unsigned		 nworkers;
 	unsigned		 next;		/* round-robin for TCP hand-off */
 	struct evconnlistener	*tcp[2 * CONFIG_MAX_ADDRS];	/* TCP, then TLS */
+	struct acceptor		 acc[2];	/* [0] TCP, [1] TLS */
 	unsigned		 ntcp;
 	SSL_CTX			*tls;		/* NULL without tls_listen */
 	struct privdrop		 drop;		/* run_as */
@@ -168,38 +177,31 @@ worker_count(const struct config *cfg)
 	return (unsigned)n;
 }
 
-/* A TCP connection arrived: hand it to the next worker. */
+/* A TCP (or TLS) connection arrived: hand it to the next worker. */
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	struct turnd *t = arg;
+	struct acceptor *acc = arg;
+	struct turnd *t = acc->t;
 
 	evutil_make_socket_nonblocking(fd);
-	worker_hand_off(t->workers[t->next++ % t->nworkers], fd, sa, false);
-}
-
-/* The same on a TLS listener: the worker does the handshake. */
-static void
-on_accept_tls(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
-{
-	struct turnd *t = arg;
-
-	evutil_make_socket_nonblocking(fd);
-	worker_hand_off(t->workers[t->next++ % t->nworkers], fd, sa, true);
+	worker_hand_off(t->workers[t->next++ % t->nworkers], fd, sa, acc->tls);
 }
 
 /* Open one TCP listener on the main thread. */
 static void
-open_listener(struct turnd *t, const struct sockaddr *sa, evconnlistener_cb cb)
+open_listener(struct turnd *t, const struct sockaddr *sa, bool tls)
 {
 	char *cause = NULL;
 	int fd;
 
 	if ((fd = listen_tcp_socket(sa, &cause)) < 0)
 		fatalx("tcp: %s", cause);
-	t->tcp[t->ntcp] = evconnlistener_new(t->base, cb, t, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	t->acc[tls].t = t;
+	t->acc[tls].tls = tls;
+	t->tcp[t->ntcp] = evconnlistener_new(t->base, on_accept, &t->acc[tls],
+	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (t->tcp[t->ntcp] == NULL)
 		fatalx("tcp: cannot create listener");
 	t->ntcp++;
@@ -212,10 +214,9 @@ open_tcp(struct turnd *t)
 	unsigned i;
 
 	for (i = 0; t->cfg->tcp && i < t->cfg->listen.n; i++)
-		open_listener(t, (const struct sockaddr *)&t->cfg->listen.addr[i], on_accept);
+		open_listener(t, (const struct sockaddr *)&t->cfg->listen.addr[i], false);
 	for (i = 0; i < t->cfg->tls_listen.n; i++)
-		open_listener(t, (const struct sockaddr *)&t->cfg->tls_listen.addr[i],
-		    on_accept_tls);
+		open_listener(t, (const struct sockaddr *)&t->cfg->tls_listen.addr[i], true);
 }
 
 /* The log level: the configured one, plus one step per -v. */

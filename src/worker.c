@@ -136,24 +136,37 @@ worker_on_tick(evutil_socket_t fd, short what, void *arg)
 	server_tick(w->srv, clock_now_ms());
 }
 
-/* Read one hand-off; *fd gets the connection it carries, or -1. */
+/* Room for the one descriptor a hand-off carries. */
+union fd_cmsg {
+	struct cmsghdr	 hdr;
+	char		 buf[CMSG_SPACE(sizeof(int))];
+};
+
+/* A message header for one hand-off, with room for a descriptor. */
+static void
+handoff_msg(struct msghdr *msg, struct iovec *iov, struct handoff *h, union fd_cmsg *ctl)
+{
+	memset(msg, 0, sizeof(*msg));
+	memset(ctl, 0, sizeof(*ctl));
+	iov->iov_base = h;
+	iov->iov_len = sizeof(*h);
+	msg->msg_iov = iov;
+	msg->msg_iovlen = 1;
+	msg->msg_control = ctl->buf;
+	msg->msg_controllen = sizeof(ctl->buf);
+}
+
+/* Read one hand-off; *fd gets the connection it carries, -1 for none, -2 when it was lost. */
 static ssize_t
 worker_recv_handoff(int chan, struct handoff *h, int *fd)
 {
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { h, sizeof(*h) };
+	union fd_cmsg ctl;
+	struct iovec iov;
 	struct msghdr msg;
 	struct cmsghdr *cm;
 	ssize_t n;
 
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl.buf;
-	msg.msg_controllen = sizeof(ctl.buf);
+	handoff_msg(&msg, &iov, h, &ctl);
 	*fd = -1;
 	if ((n = recvmsg(chan, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0)
 		return n;
@@ -443,22 +456,17 @@ worker_send_handoff(struct worker *w, const struct handoff *h, int fd)
 {
 	struct pollfd pfd = { w->chan[1], POLLOUT, 0 };
 	int tries = h->stop || h->sync ? 50 : 0;	/* 50 x 100 ms */
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { (void *)h, sizeof(*h) };
+	union fd_cmsg ctl;
+	struct iovec iov;
 	struct msghdr msg;
 	struct cmsghdr *cm;
 	ssize_t n;
 
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
+	handoff_msg(&msg, &iov, (struct handoff *)h, &ctl);
+	if (fd < 0) {
+		msg.msg_control = NULL;
+		msg.msg_controllen = 0;
+	} else {
 		cm = CMSG_FIRSTHDR(&msg);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
