@@ -26,6 +26,7 @@ struct stats {
 	uint64_t	relay_down_pkts;	/* peer -> client */
 	uint64_t	relay_down_bytes;
 	uint64_t	relay_dropped;
+	uint64_t	relay_kernel_drops;	/* peer datagrams the kernel dropped (relay buffers full) */
 	uint64_t	relay_icmp;	/* ICMP errors passed on to clients */	/* no allocation, permission or channel; over bandwidth */
 	uint64_t	reply_ok;
 	uint64_t	reply_code[700];	/* error responses by code, 300-699 */

@@ -41,6 +41,8 @@ struct relay_rx {
 	struct sockaddr_storage	 peer[RELAY_BATCH];
 	struct iovec		 iov[RELAY_BATCH];
 	struct mmsghdr		 msg[RELAY_BATCH];
+	/* SO_RXQ_OVFL: the socket's drop count so far, with each datagram */
+	uint8_t			 ctl[RELAY_BATCH][CMSG_SPACE(sizeof(uint32_t))];
 	void			 (*flush_all)(void *);	/* the worker's: send all queues */
 	void			*flush_arg;
 	bool			 gso;
@@ -58,6 +60,7 @@ struct relay_sock {
 	struct server		*srv;
 	struct alloc		*alloc;
 	int			 txq;		/* index of the lent queue, or -1 */
+	uint32_t		 kernel_drops;	/* the socket's SO_RXQ_OVFL count so far */
 };
 
 /* Buffers for one worker. */
@@ -155,6 +158,24 @@ relay_rx_free(struct relay_rx *rx)
 	free(rx);
 }
 
+/* What the kernel dropped for want of buffer since the last datagram we read (SO_RXQ_OVFL). */
+static void
+relay_count_drops(struct relay_sock *rs, struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	uint32_t drops;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
+		    c->cmsg_len == CMSG_LEN(sizeof(drops))) {
+			memcpy(&drops, CMSG_DATA(c), sizeof(drops));
+			if (drops > rs->kernel_drops) {
+				rs->rx->stats->relay_kernel_drops += drops - rs->kernel_drops;
+				rs->kernel_drops = drops;
+			}
+		}
+}
+
 /* Read the ICMP errors queued on the socket (IP_RECVERR) and pass each to the core. */
 static void
 relay_read_errors(struct relay_sock *rs)
@@ -214,6 +235,8 @@ relay_on_read(evutil_socket_t fd, short what, void *arg)
 			rx->msg[i].msg_hdr.msg_namelen = sizeof(rx->peer[i]);
 			rx->msg[i].msg_hdr.msg_iov = &rx->iov[i];
 			rx->msg[i].msg_hdr.msg_iovlen = 1;
+			rx->msg[i].msg_hdr.msg_control = rx->ctl[i];
+			rx->msg[i].msg_hdr.msg_controllen = sizeof(rx->ctl[i]);
 		}
 		if ((n = recvmmsg(fd, rx->msg, RELAY_BATCH, MSG_DONTWAIT, NULL)) < 0 &&
 		    errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -222,6 +245,7 @@ relay_on_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n <= 0)
 			return;
+		relay_count_drops(rs, &rx->msg[n - 1].msg_hdr);	/* the count is cumulative */
 		rx->used += (unsigned)n;
 		now = clock_now_ms();
 		for (i = 0; i < (unsigned)n; i++)
@@ -253,6 +277,7 @@ relay_sock_open(struct event_base *base, struct relay_rx *rx, struct server *srv
 		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
 		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
 	}
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
 	listen_set_buffers(fd, bufsize);
 	if (bind(fd, bind_addr, addr_len(bind_addr)) != 0) {
 		err = errno;

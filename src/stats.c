@@ -32,6 +32,7 @@ stats_add(struct stats *dst, const struct stats *src)
 	dst->relay_down_bytes += src->relay_down_bytes;
 	dst->relay_dropped += src->relay_dropped;
 	dst->relay_icmp += src->relay_icmp;
+	dst->relay_kernel_drops += src->relay_kernel_drops;
 	dst->reply_ok += src->reply_ok;
 	for (i = 0; i < sizeof(dst->reply_code) / sizeof(dst->reply_code[0]); i++)
 		dst->reply_code[i] += src->reply_code[i];
@@ -60,7 +61,7 @@ stats_log(const struct stats *s)
 			    i, (unsigned long long)s->reply_code[i]);
 	log_info("stats: rx=%llu nonstun=%llu invalid=%llu ignored=%llu kernel_drops=%llu tx=%llu "
 	    "tx_errors=%llu gso=%llu tcp_accepted=%llu tcp_closed_bad=%llu tls_accepted=%llu tls_errors=%llu tcp_dropped_nofile=%llu allocs=%llu "
-	    "freed=%llu up=%llu/%lluB down=%llu/%lluB relay_dropped=%llu icmp=%llu ok=%llu%s",
+	    "freed=%llu up=%llu/%lluB down=%llu/%lluB relay_dropped=%llu relay_kernel_drops=%llu icmp=%llu ok=%llu%s",
 	    (unsigned long long)s->rx_msgs, (unsigned long long)s->rx_nonstun,
 	    (unsigned long long)s->rx_invalid, (unsigned long long)s->rx_ignored,
 	    (unsigned long long)s->rx_kernel_drops,
@@ -73,6 +74,7 @@ stats_log(const struct stats *s)
 	    (unsigned long long)s->allocs_created, (unsigned long long)s->allocs_freed,
 	    (unsigned long long)s->relay_up_pkts, (unsigned long long)s->relay_up_bytes,
 	    (unsigned long long)s->relay_down_pkts, (unsigned long long)s->relay_down_bytes,
-	    (unsigned long long)s->relay_dropped, (unsigned long long)s->relay_icmp,
+	    (unsigned long long)s->relay_dropped, (unsigned long long)s->relay_kernel_drops,
+	    (unsigned long long)s->relay_icmp,
 	    (unsigned long long)s->reply_ok, codes);
 }

@@ -53,6 +53,7 @@ struct turnd {
 	unsigned		 ntcp;
 	SSL_CTX			*tls;		/* NULL without tls_listen */
 	struct privdrop		 drop;		/* run_as */
+	int			 start_dir;	/* where relative paths point (a daemon moves to /) */
 	struct event		*sig[3];
 };
 
@@ -227,6 +228,43 @@ effective_level(const struct config *cfg, int verbose)
 	    cfg->log_level + verbose;
 }
 
+/* Go to a directory; a failure only means relative names may not be found. */
+static void
+enter_dir(int dirfd)
+{
+	if (dirfd >= 0 && fchdir(dirfd) != 0)
+		log_warn("reload: fchdir");
+}
+
+/*
+ * Build what a reload puts in place: the new snapshot, its credential store
+ * and, with TLS listeners, its TLS context. Relative names (-c, tls_cert,
+ * tls_key) mean what they meant at start, though a daemon has moved to /.
+ * All or nothing: -1 with *cause, and nothing left allocated.
+ */
+static int
+reload_build(struct turnd *t, struct config **next, struct auth **auth, SSL_CTX **tls,
+    char **cause)
+{
+	int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC), rc = -1;
+
+	*auth = NULL;
+	*tls = NULL;
+	enter_dir(t->start_dir);
+	if ((*next = config_load(t->args->config_path, t->args->opts, t->args->nopts,
+	    cause)) != NULL && (*auth = auth_new(*next, cause)) != NULL &&
+	    (t->tls == NULL || (*tls = tls_ctx_new(*next, cause)) != NULL))
+		rc = 0;
+	enter_dir(here);
+	if (here >= 0)
+		close(here);
+	if (rc != 0) {
+		auth_free(*auth);
+		config_free(*next);
+	}
+	return rc;
+}
+
 /*
  * SIGHUP: read the configuration again (the same file and command line) and
  * apply what can change while running: credentials (users, secrets, realm,
@@ -241,18 +279,16 @@ turnd_reload(struct turnd *t)
 	const char *path = t->args->config_path;
 	struct config *next;
 	struct auth *auth, *old;
-	SSL_CTX *tls = NULL;
+	SSL_CTX *tls;
 	char *cause = NULL;
 	unsigned i, later;
 	bool synced = true;
 
-	if ((next = config_load(path, t->args->opts, t->args->nopts, &cause)) == NULL)
-		goto fail;
-	if ((auth = auth_new(next, &cause)) == NULL)
-		goto fail;
-	if (t->tls != NULL && (tls = tls_ctx_new(next, &cause)) == NULL) {
-		auth_free(auth);
-		goto fail;
+	if (reload_build(t, &next, &auth, &tls, &cause) != 0) {
+		log_warnx("reload failed, the running configuration stays: %s",
+		    cause ? cause : "cannot build it");
+		free(cause);
+		return;
 	}
 	later = config_log_unreloaded(t->cfg, next);
 	auth_take_nonce_key(auth, t->shared.auth);
@@ -273,12 +309,6 @@ turnd_reload(struct turnd *t)
 	log_info("reloaded %s: %u user(s), %u secret(s)%s%s", path ? path : "the command line",
 	    next->nusers, next->nsecrets, tls != NULL ? ", the TLS certificate" : "",
 	    later > 0 ? "; see above for what needs a restart" : "");
-	config_free(next);
-	return;
-fail:
-	log_warnx("reload failed, the running configuration stays: %s",
-	    cause ? cause : "cannot build it");
-	free(cause);
 	config_free(next);
 }
 
@@ -460,6 +490,7 @@ main(int argc, char **argv)
 	memset(&t, 0, sizeof(t));
 	t.args = &a;
 	t.cfg = cfg;
+	t.start_dir = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if ((t.base = event_base_new()) == NULL)
 		fatalx("cannot create event base");
 	turnd_open(&t);
@@ -472,6 +503,8 @@ main(int argc, char **argv)
 	turnd_start(&t);
 	event_base_dispatch(t.base);
 	turnd_stop(&t);
+	if (t.start_dir >= 0)
+		close(t.start_dir);
 	config_free(cfg);
 	return 0;
 }
