@@ -13,6 +13,7 @@
 #define CONFIG_MAX_SECRETS	8
 #define CONFIG_DEFAULT_PORT	3478
 #define CONFIG_DEFAULT_TLS_PORT	5349
+#define CONFIG_DEFAULT_METRICS_PORT	9641
 
 struct addr_list {
 	struct sockaddr_storage	 addr[CONFIG_MAX_ADDRS];
@@ -57,6 +58,7 @@ struct config {
 	int			 log_level;
 	bool			 syslog;
 	char			*run_as;	/* "" or USER[:GROUP] */
+	struct addr_list	 metrics_listen;	/* GET /metrics; none: off */
 	/* TURN */
 	char			*realm;
 	struct config_user	*users;

@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct config;
 struct stats;
@@ -16,6 +17,7 @@ struct worker	*worker_new(unsigned, const struct config *, struct turn_shared *,
 void		 worker_start(struct worker *);
 void		 worker_hand_off(struct worker *, int, const struct sockaddr *, bool);
 int		 worker_sync(struct worker *, SSL_CTX *);
+void		 worker_snapshot(struct worker *, struct stats *, size_t *);
 void		 worker_stop(struct worker *);
 void		 worker_free(struct worker *, struct stats *);
 

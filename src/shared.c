@@ -44,7 +44,19 @@ relay_ips(const struct config *cfg, struct sockaddr_storage *ips, unsigned max)
 	return n;
 }
 
-/* Our own addresses for the policy: relay, external, listen (TLS too), and every interface's when we listen on a wildcard. */
+/* Listener k of all: the listen addresses, then the TLS ones, then the metrics ones. */
+static const struct sockaddr_storage *
+listener_at(const struct config *cfg, unsigned k)
+{
+	if (k < cfg->listen.n)
+		return &cfg->listen.addr[k];
+	k -= cfg->listen.n;
+	if (k < cfg->tls_listen.n)
+		return &cfg->tls_listen.addr[k];
+	return &cfg->metrics_listen.addr[k - cfg->tls_listen.n];
+}
+
+/* Our own addresses for the policy: relay, external, every listener's, and every interface's when we listen on a wildcard. */
 static void
 policy_own(const struct config *cfg, const struct sockaddr_storage *relays, unsigned nrelay,
     struct policy *p)
@@ -58,9 +70,8 @@ policy_own(const struct config *cfg, const struct sockaddr_storage *relays, unsi
 	for (k = 0; k < cfg->nexternal; k++)
 		ip_add(p->own, &p->nown, POLICY_MAX_OWN,
 		    (const struct sockaddr *)&cfg->external[k].public);
-	for (k = 0; k < cfg->listen.n + cfg->tls_listen.n; k++) {
-		const struct sockaddr *sa = (const struct sockaddr *)(k < cfg->listen.n ?
-		    &cfg->listen.addr[k] : &cfg->tls_listen.addr[k - cfg->listen.n]);
+	for (k = 0; k < cfg->listen.n + cfg->tls_listen.n + cfg->metrics_listen.n; k++) {
+		const struct sockaddr *sa = (const struct sockaddr *)listener_at(cfg, k);
 		if (addr_is_any(sa))
 			wildcard = true;
 		else

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "privdrop.h"
 #include "server.h"
 #include "shared.h"
@@ -53,6 +54,7 @@ struct turnd {
 	unsigned		 ntcp;
 	SSL_CTX			*tls;		/* NULL without tls_listen */
 	struct privdrop		 drop;		/* run_as */
+	struct metrics		*metrics;	/* NULL without metrics_listen */
 	int			 start_dir;	/* where relative paths point (a daemon moves to /) */
 	struct event		*sig[3];
 };
@@ -385,6 +387,9 @@ turnd_open(struct turnd *t)
 	for (i = 0; i < t->nworkers; i++)
 		t->workers[i] = worker_new(i, t->cfg, &t->shared, t->tls);
 	open_tcp(t);
+	if (t->cfg->metrics_listen.n > 0 &&
+	    (t->metrics = metrics_new(t->base, t->cfg, t->workers, t->nworkers, &cause)) == NULL)
+		fatalx("%s", cause ? cause : "metrics: cannot set up");
 }
 
 /* Install signal handlers and start the worker threads (after any fork). */
@@ -410,6 +415,9 @@ turnd_start(struct turnd *t)
 	for (i = 0; i < t->cfg->tls_listen.n; i++)
 		log_info("listening on %s (tls)", addr_fmt((const struct sockaddr *)
 		    &t->cfg->tls_listen.addr[i], name, sizeof(name)));
+	for (i = 0; i < t->cfg->metrics_listen.n; i++)
+		log_info("metrics on http://%s/metrics", addr_fmt((const struct sockaddr *)
+		    &t->cfg->metrics_listen.addr[i], name, sizeof(name)));
 	log_info("%s %s started with %u worker(s)", PACKAGE_NAME, PACKAGE_VERSION,
 	    t->nworkers);
 }
@@ -424,6 +432,7 @@ turnd_stop(struct turnd *t)
 	memset(&total, 0, sizeof(total));
 	for (i = 0; i < t->ntcp; i++)
 		evconnlistener_free(t->tcp[i]);
+	metrics_free(t->metrics);
 	for (i = 0; i < t->nworkers; i++)
 		worker_stop(t->workers[i]);
 	for (i = 0; i < t->nworkers; i++)

@@ -70,6 +70,9 @@ struct worker {
 	SSL_CTX			*tls;		/* shared; NULL without TLS listeners */
 	struct server		*srv;
 	struct stats		 stats;
+	pthread_mutex_t		 snap_lock;	/* guards snap and snap_allocs */
+	struct stats		 snap;		/* stats as of the last tick, for the metrics page */
+	size_t			 snap_allocs;	/* allocations alive then */
 	int			 udp_fd[WORKER_MAX_UDP];	/* bound by main, used by the thread */
 	struct sockaddr_storage	 udp_addr[WORKER_MAX_UDP];
 	struct udp_listener	*udp[WORKER_MAX_UDP];
@@ -127,13 +130,34 @@ worker_flush_all(void *arg)
 	relay_rx_recycle(w->relay_rx);	/* nothing points into its slots now */
 }
 
-/* Once a second: let the core expire what has run out. */
+/* Copy the counters where the main thread may read them (worker_snapshot). */
+static void
+worker_publish(struct worker *w)
+{
+	pthread_mutex_lock(&w->snap_lock);
+	w->snap = w->stats;
+	w->snap_allocs = server_alloc_count(w->srv);
+	pthread_mutex_unlock(&w->snap_lock);
+}
+
+/* Once a second: let the core expire what has run out, and publish the counters. */
 static void
 worker_on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
 	server_tick(w->srv, clock_now_ms());
+	worker_publish(w);
+}
+
+/* The counters as of the worker's last tick, added to sum; its live allocations added to *allocs. */
+void
+worker_snapshot(struct worker *w, struct stats *sum, size_t *allocs)
+{
+	pthread_mutex_lock(&w->snap_lock);
+	stats_add(sum, &w->snap);
+	*allocs += w->snap_allocs;
+	pthread_mutex_unlock(&w->snap_lock);
 }
 
 /* Room for the one descriptor a hand-off carries. */
@@ -280,6 +304,7 @@ worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared, SS
 		fatal("worker %u: socketpair", id);
 	if (sem_init(&w->ready, 0, 0) != 0 || sem_init(&w->synced, 0, 0) != 0)
 		fatal("worker %u: sem_init", id);
+	pthread_mutex_init(&w->snap_lock, NULL);
 	if (cfg->udp && id == 0)
 		worker_probe_udp(cfg);
 	if (cfg->udp)
@@ -571,5 +596,6 @@ worker_free(struct worker *w, struct stats *sum)
 	close(w->chan[1]);
 	sem_destroy(&w->ready);
 	sem_destroy(&w->synced);
+	pthread_mutex_destroy(&w->snap_lock);
 	free(w);
 }
