@@ -139,7 +139,7 @@ opts_check(const struct opts *o)
 		usage();
 	if (o->mode == MODE_NAT && o->tcp)
 		usage();
-	if (o->mode != MODE_BINDING && o->tls)	/* TLS: the Binding test only, for now */
+	if (o->mode == MODE_NAT && o->tls)	/* RFC 5780 tests are UDP */
 		usage();
 	if ((o->ca_file != NULL || o->insecure) && (!o->tls || (o->ca_file && o->insecure)))
 		usage();
@@ -600,9 +600,9 @@ status_name(int rc)
 	return rc >= 0 && rc <= EXIT_NO5780 ? names[rc] : "error";
 }
 
-/* The Binding test's transport, as reported. */
+/* The transport to the server, as reported. */
 static const char *
-binding_transport(const struct opts *o)
+transport_name(const struct opts *o)
 {
 	return o->tls ? "tls" : o->tcp ? "tcp" : "udp";
 }
@@ -617,7 +617,7 @@ report(const struct opts *o, const struct result *r, int rc, const char *err)
 	addr_fmt((const struct sockaddr *)&r->mapped, mapped, sizeof(mapped));
 	if (o->json) {
 		printf("{\"test\": \"binding\", \"transport\": \"%s\", \"status\": \"%s\", "
-		    "\"server\": ", binding_transport(o), status_name(rc));
+		    "\"server\": ", transport_name(o), status_name(rc));
 		json_str(server);
 		printf(", \"local\": ");
 		json_str(local);
@@ -647,7 +647,7 @@ report(const struct opts *o, const struct result *r, int rc, const char *err)
 	if (rc == EXIT_OK) {
 		printf("mapped address: %s\n", r->have_mapped ? mapped : "(none)");
 		printf("local address: %s\n", local);
-		printf("server: %s (%s)\n", server, binding_transport(o));
+		printf("server: %s (%s)\n", server, transport_name(o));
 		if (r->tls_version[0] != '\0')
 			printf("tls: %s, %s\n", r->tls_version, r->tls_cipher);
 		printf("software: %s\n", r->software[0] ? r->software : "(not sent)");
@@ -699,6 +699,7 @@ enum wait_for {
 struct turn {
 	const struct opts	*o;
 	int			 fd;		/* to the server, connected */
+	SSL			*ssl;		/* --tls: the session over fd */
 	int			 echo_fd;	/* the local echo, or -1 */
 	struct sockaddr_storage	 server, local, relayed, mapped, peer, echo_addr;
 	bool			 have_relayed, have_mapped, have_peer;
@@ -871,6 +872,12 @@ send_server(struct turn *t, const uint8_t *p, size_t len)
 			return fail(t, EXIT_NETWORK, "send", "send: %s", strerror(errno));
 		return EXIT_OK;
 	}
+	if (t->ssl != NULL) {
+		if (sock_deadline(t->fd, now_ms() + TI_MS) != 0 ||
+		    SSL_write(t->ssl, p, (int)len) != (int)len)
+			return fail(t, EXIT_NETWORK, "send", "tls: the write failed");
+		return EXIT_OK;
+	}
 	while (len > 0) {
 		if ((n = send(t->fd, p, len, MSG_NOSIGNAL)) < 0) {
 			if (errno == EINTR)
@@ -881,6 +888,29 @@ send_server(struct turn *t, const uint8_t *p, size_t len)
 		len -= (size_t)n;
 	}
 	return EXIT_OK;
+}
+
+/*
+ * Read from the stream, plain or TLS: what recv would return. Over TLS the
+ * socket says readable before a whole record is there, so the read may wait
+ * for the rest, a second at most.
+ */
+static ssize_t
+stream_read(struct turn *t, uint8_t *buf, size_t cap)
+{
+	int n;
+
+	if (t->ssl == NULL)
+		return recv(t->fd, buf, cap, 0);
+	if (sock_deadline(t->fd, now_ms() + 1000) != 0)
+		return -1;
+	if ((n = SSL_read(t->ssl, buf, (int)cap)) > 0)
+		return n;
+	if (tls_timed_out(t->ssl, n)) {
+		errno = EINTR;	/* nothing whole yet: try again later */
+		return -1;
+	}
+	return SSL_get_error(t->ssl, n) == SSL_ERROR_ZERO_RETURN ? 0 : (errno = EPROTO, -1);
 }
 
 /* A probe's echo arrived by this path: is it the one we wait for? */
@@ -962,7 +992,7 @@ read_server(struct turn *t)
 			on_message(t, t->sbuf, (size_t)n);
 		return EXIT_OK;
 	}
-	n = recv(t->fd, t->sbuf + t->slen, sizeof(t->sbuf) - t->slen, 0);
+	n = stream_read(t, t->sbuf + t->slen, sizeof(t->sbuf) - t->slen);
 	if (n < 0 && errno == EINTR)
 		return EXIT_OK;
 	if (n < 0)
@@ -1010,6 +1040,12 @@ pump(struct turn *t, double deadline)
 	while (!t->woken) {
 		if ((wait = (int)(deadline - now_ms())) <= 0)
 			return EXIT_TIMEOUT;
+		/* OpenSSL may hold decrypted bytes that poll cannot see. */
+		if (t->ssl != NULL && SSL_pending(t->ssl) > 0) {
+			if ((rc = read_server(t)) != EXIT_OK)
+				return rc;
+			continue;
+		}
 		pfd[0].fd = t->fd;
 		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
@@ -1510,7 +1546,7 @@ static void
 report_text(const struct turn *t)
 {
 	char a[ADDR_STRLEN];
-	const char *tp = t->o->tcp ? "tcp" : "udp";
+	const char *tp = transport_name(t->o);
 
 	if (t->have_relayed)
 		printf("relayed address: %s\n", addr_fmt((const struct sockaddr *)&t->relayed,
@@ -1552,7 +1588,7 @@ static void
 report_json(const struct turn *t)
 {
 	printf("{\"test\": \"turn\", \"transport\": \"%s\", \"status\": \"%s\", "
-	    "\"server\": ", t->o->tcp ? "tcp" : "udp",
+	    "\"server\": ", transport_name(t->o),
 	    status_name(t->rc));
 	json_addr(&t->server, t->server.ss_family != AF_UNSPEC);
 	printf(", \"local\": ");
@@ -1617,12 +1653,19 @@ turn_main(const struct opts *o)
 	if (t->rc == EXIT_OK && (t->fd = client_connect(o, o->tcp ? SOCK_STREAM :
 	    SOCK_DGRAM, &t->server, &t->local, err, sizeof(err))) < 0)
 		fail(t, EXIT_NETWORK, "connect", "%s", err);
+	if (t->rc == EXIT_OK && o->tls && (rc = tls_open(t->fd, o, now_ms() +
+	    (o->timeout_ms > 0 ? o->timeout_ms : TI_MS), &t->ssl, err, sizeof(err))) != EXIT_OK)
+		fail(t, rc, "tls", "%s", err[0] ? err : "the TLS handshake timed out");
 	if (t->rc == EXIT_OK)
 		turn_run(t);
 	if (o->json)
 		report_json(t);
 	else
 		report_text(t);
+	if (t->ssl != NULL) {
+		(void)SSL_shutdown(t->ssl);
+		SSL_free(t->ssl);
+	}
 	if (t->fd >= 0)
 		close(t->fd);
 	if (t->echo_fd >= 0)

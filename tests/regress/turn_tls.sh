@@ -19,7 +19,7 @@ openssl x509 -req -in "$T/req.pem" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreates
     -days 2 -extfile "$T/ext.cnf" -out "$T/cert.pem" >/dev/null 2>&1 || fail "openssl x509 -req failed"
 
 TLS_PORT=$(free_port)
-start_turnd --workers 2 --user alice:wonderland --allow-peer 127.0.0.0/8 \
+start_turnd --workers 2 --user alice:wonderland --allow-peer 127.0.0.0/8 --allow-peer ::1/128 \
     --tls-listen "127.0.0.1:$TLS_PORT" --tls-listen "[::1]:$TLS_PORT" \
     --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
 grep -q "listening on 127.0.0.1:$TLS_PORT (tls)" "$TURND_LOG" || fail "no TLS listener in the log"
@@ -46,6 +46,19 @@ run_stunclient --tls --ca "$T/ca.pem" --timeout 5 127.0.0.2 "$TLS_PORT"	# not in
 [ "$RC" -ne 0 ] || fail "127.0.0.2 accepted: $OUT"
 run_stunclient --tls --insecure --timeout 5 127.0.0.1 "$TLS_PORT"
 [ "$RC" -eq 0 ] || fail "--insecure: exit $RC: $OUT"
+
+note "stunclient --turn --tls: Allocate, Send and channel probes over TLS"
+for h in 127.0.0.1 ::1; do
+	run_stunclient --turn --tls --ca "$T/ca.pem" --user alice --password wonderland --json \
+	    --timeout 5 "$h" "$TLS_PORT"
+	[ "$RC" -eq 0 ] || fail "--turn --tls $h: exit $RC: $OUT"
+	[ "$(json_field transport)" = tls ] || fail "--turn --tls $h: transport: $OUT"
+	[ "$(json_field freed)" = true ] || fail "--turn --tls $h: not freed: $OUT"
+done
+run_stunclient --turn --tls --ca "$T/other.pem" --user alice --password wonderland \
+    --timeout 5 127.0.0.1 "$TLS_PORT"
+[ "$RC" -eq 3 ] && printf '%s\n' "$OUT" | grep -q "certificate rejected" ||
+    fail "--turn --tls with another CA: exit $RC: $OUT"
 
 note "a plaintext client on the TLS port is dropped; turnd goes on"
 run_stunclient --tcp --timeout 2 127.0.0.1 "$TLS_PORT"
