@@ -720,6 +720,47 @@ config_derive_5780(struct config *cfg, const char *where, char **cause)
 	return 0;
 }
 
+/* Would two TCP listeners on these addresses fight over the port? */
+static bool
+tcp_collide(const struct sockaddr *a, const struct sockaddr *b)
+{
+	return a->sa_family == b->sa_family && addr_port(a) == addr_port(b) &&
+	    (addr_equal(a, b) || addr_is_any(a) || addr_is_any(b));
+}
+
+/*
+ * The TCP listeners (listen when tcp is on, tls_listen, metrics_listen) must
+ * not share an address and port: the second bind would fail at start with
+ * "Address already in use", which reads as if another program held it.
+ */
+static int
+config_check_tcp_overlap(const struct config *cfg, const char *where, char **cause)
+{
+	const struct { const char *name; const struct addr_list *l; } lists[] = {
+		{ "listen", cfg->tcp ? &cfg->listen : NULL },
+		{ "tls_listen", &cfg->tls_listen },
+		{ "metrics_listen", &cfg->metrics_listen },
+	};
+	char x[ADDR_STRLEN], y[ADDR_STRLEN];
+	unsigned i, j, a, b;
+
+	for (i = 0; i < 3; i++)
+		for (j = i + 1; j < 3; j++)
+			for (a = 0; lists[i].l != NULL && a < lists[i].l->n; a++)
+				for (b = 0; b < lists[j].l->n; b++) {
+					const struct sockaddr *sa = (const struct sockaddr *)
+					    &lists[i].l->addr[a];
+					const struct sockaddr *sb = (const struct sockaddr *)
+					    &lists[j].l->addr[b];
+					if (tcp_collide(sa, sb))
+						return cfg_fail(cause, "%s: %s %s and %s %s "
+						    "would share a TCP port", where,
+						    lists[i].name, addr_fmt(sa, x, sizeof(x)),
+						    lists[j].name, addr_fmt(sb, y, sizeof(y)));
+				}
+	return 0;
+}
+
 /* Checks across options, once everything is read. */
 static int
 config_validate(struct config *cfg, const char *path, char **cause)
@@ -735,6 +776,8 @@ config_validate(struct config *cfg, const char *path, char **cause)
 		    "tls_listen: nothing to serve", where);
 	if (cfg->tls_listen.n > 0 && (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0'))
 		return cfg_fail(cause, "%s: tls_listen needs tls_cert and tls_key", where);
+	if (config_check_tcp_overlap(cfg, where, cause) != 0)
+		return -1;
 	for (i = 0; i < cfg->relay_ip.n; i++)
 		if (addr_is_any((const struct sockaddr *)&cfg->relay_ip.addr[i]))
 			return cfg_fail(cause, "%s: relay_ip must be a specific address, "

@@ -136,9 +136,10 @@ metrics_on_get(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
-	metrics_write(m, b);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	    "text/plain; version=0.0.4; charset=utf-8");
+	if (cmd == EVHTTP_REQ_GET)	/* HEAD: the headers alone */
+		metrics_write(m, b);
 	evhttp_send_reply(req, HTTP_OK, "OK", b);
 	evbuffer_free(b);
 }
@@ -173,6 +174,9 @@ metrics_new(struct event_base *base, const struct config *cfg, struct worker **w
 	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_timeout(m->http, 10);
+	/* Requests carry no body here: refuse one (413) rather than buffer it. */
+	evhttp_set_max_body_size(m->http, 0);
+	evhttp_set_max_headers_size(m->http, 8192);
 	evhttp_set_cb(m->http, "/metrics", metrics_on_get, m);
 	evhttp_set_gencb(m->http, metrics_on_other, m);
 	for (i = 0; i < cfg->metrics_listen.n; i++) {

@@ -229,10 +229,8 @@ stream_bev_new(struct stream_set *set, int fd, bool tls)
 	/* With CLOSE_ON_FREE the bufferevent frees the SSL and closes the socket. */
 	bev = bufferevent_openssl_socket_new(set->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		SSL_free(ssl);
+	if (bev == NULL)	/* libevent has freed the SSL already; the caller closes fd */
 		return NULL;
-	}
 	/* A client that just closes the TCP connection has not attacked anything. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return bev;

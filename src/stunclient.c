@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -2300,6 +2301,7 @@ main(int argc, char **argv)
 	int fd, rc;
 
 	opts_parse(&o, argc, argv);
+	signal(SIGPIPE, SIG_IGN);	/* OpenSSL writes with write(2): a reset is an error, not a kill */
 	if (o.mode == MODE_TURN)
 		return turn_main(&o);
 	if (o.mode == MODE_NAT)

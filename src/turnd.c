@@ -255,7 +255,8 @@ reload_build(struct turnd *t, struct config **next, struct auth **auth, SSL_CTX 
 	enter_dir(t->start_dir);
 	if ((*next = config_load(t->args->config_path, t->args->opts, t->args->nopts,
 	    cause)) != NULL && (*auth = auth_new(*next, cause)) != NULL &&
-	    (t->tls == NULL || (*tls = tls_ctx_new(*next, cause)) != NULL))
+	    (t->tls == NULL || (*next)->tls_listen.n == 0 ||	/* gone: at the restart */
+	    (*tls = tls_ctx_new(*next, cause)) != NULL))
 		rc = 0;
 	enter_dir(here);
 	if (here >= 0)
@@ -302,11 +303,10 @@ turnd_reload(struct turnd *t)
 		auth_free(old);		/* no worker can be holding it now */
 	else
 		log_warnx("reload: the old credentials stay in memory until exit");
-	if (tls != NULL && synced) {
-		tls_ctx_free(t->tls);	/* connections keep their own references */
+	if (tls != NULL) {		/* workers and connections hold their own references */
+		tls_ctx_free(t->tls);
 		t->tls = tls;
-	} else if (tls != NULL)
-		t->tls = tls;		/* the old context is leaked, as above */
+	}
 	log_set_level(effective_level(next, t->args->verbose));
 	log_info("reloaded %s: %u user(s), %u secret(s)%s%s", path ? path : "the command line",
 	    next->nusers, next->nsecrets, tls != NULL ? ", the TLS certificate" : "",

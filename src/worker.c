@@ -32,6 +32,8 @@
 
 #include <event2/event.h>
 
+#include <openssl/ssl.h>
+
 #include "addr.h"
 #include "clock.h"
 #include "config.h"
@@ -53,6 +55,7 @@ struct handoff {
 	int			 sync;	/* 1: a reload: take tls_ctx, then post synced */
 	int			 tls;	/* the connection came in on a TLS listener */
 	SSL_CTX			*tls_ctx;	/* sync: the TLS context from now on */
+	uint64_t		 gen;		/* sync: which reload this is */
 	struct sockaddr_storage	 peer;
 	struct sockaddr_storage	 local;
 };
@@ -65,9 +68,11 @@ struct worker {
 	bool			 own_files;	/* the thread has a file table of its own */
 	sem_t			 ready;		/* posted once the thread has built its loop */
 	sem_t			 synced;	/* posted when a reload message is taken */
+	uint64_t		 sync_sent;	/* main: the last reload sent */
+	uint64_t		 sync_taken;	/* atomic: the last reload the worker took */
 	struct event_base	*base;
 	const struct config	*cfg;
-	SSL_CTX			*tls;		/* shared; NULL without TLS listeners */
+	SSL_CTX			*tls;		/* our own reference; NULL without TLS listeners */
 	struct server		*srv;
 	struct stats		 stats;
 	pthread_mutex_t		 snap_lock;	/* guards snap and snap_allocs */
@@ -218,8 +223,12 @@ worker_on_chan(evutil_socket_t chan, short what, void *arg)
 			return;
 		}
 		if (h.sync) {	/* between two events: nothing of the old state is in use */
+			if (h.tls_ctx != NULL)
+				SSL_CTX_up_ref(h.tls_ctx);
+			SSL_CTX_free(w->tls);	/* open connections hold their own */
 			w->tls = h.tls_ctx;
 			stream_set_tls(w->streams, h.tls_ctx);
+			__atomic_store_n(&w->sync_taken, h.gen, __ATOMIC_RELEASE);
 			sem_post(&w->synced);
 			continue;
 		}
@@ -298,6 +307,8 @@ worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared, SS
 
 	w->id = id;
 	w->cfg = cfg;
+	if (tls != NULL)
+		SSL_CTX_up_ref(tls);
 	w->tls = tls;
 	w->srv = server_new(cfg, shared, &io, &w->stats);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, w->chan) != 0)
@@ -364,6 +375,8 @@ worker_teardown(struct worker *w)
 
 	/* Streams first: closing one ends its allocation in the core. */
 	stream_set_free(w->streams);
+	SSL_CTX_free(w->tls);
+	w->tls = NULL;
 	server_free(w->srv);
 	for (i = 0; i < w->nudp; i++)
 		udp_listener_free(w->udp[i]);	/* closes the socket */
@@ -546,11 +559,13 @@ worker_stop(struct worker *w)
 }
 
 /*
- * A reload: hand the worker its TLS context from now on, and wait until it
- * has taken the message. Its loop takes messages between events, so once it
- * has, it holds no reference to the credential store that was swapped out
- * before (shared_swap_auth) and the caller may free that. -1 when the worker
- * did not answer in time: then the old state must be kept.
+ * A reload: hand the worker its TLS context from now on (it takes a
+ * reference of its own), and wait until it has taken this very message;
+ * answers to an earlier reload that timed out do not count. Its loop takes
+ * messages between events, so once it has, it holds no reference to the
+ * credential store that was swapped out before (shared_swap_auth) and the
+ * caller may free that. -1 when the worker did not answer in time: then the
+ * old store must be kept.
  */
 int
 worker_sync(struct worker *w, SSL_CTX *tls)
@@ -560,17 +575,16 @@ worker_sync(struct worker *w, SSL_CTX *tls)
 
 	if (!w->running)
 		return 0;
-	while (sem_trywait(&w->synced) == 0)	/* a late answer to an earlier reload */
-		;
 	memset(&h, 0, sizeof(h));
 	h.sync = 1;
 	h.tls_ctx = tls;
+	h.gen = ++w->sync_sent;
 	if (worker_send_handoff(w, &h, -1) != 0)
 		return -1;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 5;
-	while (sem_timedwait(&w->synced, &until) != 0)
-		if (errno != EINTR) {
+	while (__atomic_load_n(&w->sync_taken, __ATOMIC_ACQUIRE) < h.gen)
+		if (sem_timedwait(&w->synced, &until) != 0 && errno != EINTR) {
 			log_warnx("worker %u: did not take the reload in 5 s", w->id);
 			return -1;
 		}
@@ -588,6 +602,7 @@ worker_free(struct worker *w, struct stats *sum)
 	if (sum != NULL)
 		stats_add(sum, &w->stats);
 	if (!w->started) {	/* main still owns it all */
+		SSL_CTX_free(w->tls);
 		server_free(w->srv);
 		for (i = 0; i < w->nudp; i++)
 			close(w->udp_fd[i]);

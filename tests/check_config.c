@@ -106,6 +106,42 @@ START_TEST(test_command_line_errors)
 }
 END_TEST
 
+/* TCP listeners may not share a port; a UDP-only listen address may share one with TLS. */
+START_TEST(test_tcp_listener_overlap)
+{
+	static const struct config_arg tls_same[] = { { "listen", "127.0.0.1:4000" },
+	    { "tls_listen", "127.0.0.1:4000" }, { "tls_cert", "c" }, { "tls_key", "k" } };
+	static const struct config_arg metrics_wild[] = { { "listen", "0.0.0.0:4000" },
+	    { "metrics_listen", "127.0.0.1:4000" } };
+	static const struct config_arg udp_only[] = { { "listen", "127.0.0.1:4000" },
+	    { "tcp", "false" }, { "tls_listen", "127.0.0.1:4000" }, { "tls_cert", "c" },
+	    { "tls_key", "k" } };
+	static const struct config_arg other_family[] = { { "listen", "[::]:4000" },
+	    { "metrics_listen", "127.0.0.1:4000" } };
+	static const struct config_arg tls_default_port[] = { { "listen", "127.0.0.1:5349" },
+	    { "tls_listen", "127.0.0.1" }, { "tls_cert", "c" }, { "tls_key", "k" } };
+	struct config *cfg;
+	char *cause = NULL;
+
+	ck_assert_ptr_null(config_load(NULL, tls_same, 4, &cause));
+	ck_assert_msg(strstr(cause, "listen 127.0.0.1:4000 and tls_listen 127.0.0.1:4000 would "
+	    "share a TCP port") != NULL, "%s", cause);
+	free(cause);
+	ck_assert_ptr_null(config_load(NULL, metrics_wild, 2, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "metrics_listen 127.0.0.1:4000"));
+	free(cause);
+	ck_assert_ptr_null(config_load(NULL, tls_default_port, 4, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "tls_listen 127.0.0.1:5349"));
+	free(cause);
+	cfg = config_load(NULL, udp_only, 5, &cause);
+	ck_assert_msg(cfg != NULL, "%s", cause);
+	config_free(cfg);
+	cfg = config_load(NULL, other_family, 2, &cause);
+	ck_assert_msg(cfg != NULL, "%s", cause);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_addr_parse)
 {
 	struct sockaddr_storage ss;
@@ -134,6 +170,7 @@ main(void)
 	tcase_add_test(tc, test_file_errors_name_file_and_line);
 	tcase_add_test(tc, test_command_line_errors);
 	tcase_add_test(tc, test_addr_parse);
+	tcase_add_test(tc, test_tcp_listener_overlap);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

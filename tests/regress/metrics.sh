@@ -54,11 +54,18 @@ kill -USR1 "$HOLD_PID"
 wait "$HOLD_PID" || fail "loadgen hold: $(cat "$T/hold.out")"
 metric_is turnd_allocations 0
 
-note "other paths and methods"
+note "other paths and methods; HEAD gets the headers alone; a body is refused, not buffered"
 http GET /
 printf '%s\n' "$RESP" | head -n 1 | grep -q ' 404' || fail "GET /: $(printf '%s\n' "$RESP" | head -n 1)"
 http POST /metrics
 printf '%s\n' "$RESP" | head -n 1 | grep -q ' 405' || fail "POST: $(printf '%s\n' "$RESP" | head -n 1)"
+http HEAD /metrics
+printf '%s\n' "$RESP" | head -n 1 | grep -q ' 200' || fail "HEAD: $(printf '%s\n' "$RESP" | head -n 1)"
+printf '%s\n' "$RESP" | grep -q '^turnd_' && fail "HEAD sent the body"
+RESP=$(exec 3<>"/dev/tcp/127.0.0.1/$MPORT" &&
+    printf 'POST /metrics HTTP/1.0\r\nContent-Length: 100000000\r\n\r\nxxxx' >&3 &&
+    timeout 5 cat <&3) || true
+printf '%s\n' "$RESP" | head -n 1 | grep -q ' 413' || fail "a large body: $(printf '%s\n' "$RESP" | head -n 1)"
 
 note "a relay to the metrics port is refused, loopback allowed or not"
 run_stunclient --turn --user alice --password wonderland --peer "127.0.0.1:$MPORT" --timeout 5 \

@@ -99,5 +99,15 @@ grep -q "reload: max_permissions changed; it takes effect at the next restart" "
     fail "max_permissions not named: $(tail -n 3 "$TURND_LOG")"
 turn_as bob three
 [ "$RC" -eq 0 ] || fail "bob after the last reload: exit $RC: $OUT"
+
+note "TLS taken out of the file: credentials still reload, TLS stays until the restart"
+printf 'user = [ "dave:five" ];\nallow_peer = [ "127.0.0.0/8" ];\n' >"$CONF"
+hup
+grep -q "reload: tls_listen changed; it takes effect at the next restart" "$TURND_LOG" ||
+    fail "tls_listen not named: $(tail -n 3 "$TURND_LOG")"
+turn_as dave five
+[ "$RC" -eq 0 ] || fail "dave after a reload without TLS: exit $RC: $OUT"
+run_stunclient --tls --ca "$T/ca-b.pem" --timeout 5 127.0.0.1 "$TLS_PORT"
+[ "$RC" -eq 0 ] || fail "TLS after a reload without TLS: exit $RC: $OUT"
 stop_turnd
 note "ok"
