@@ -6,6 +6,8 @@
  * authentication, so it belongs on loopback or a management network.
  */
 #include <sys/socket.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,91 +34,106 @@ struct metrics {
 	time_t			 started;
 };
 
-/* One counter or gauge with its HELP and TYPE lines. */
+#define STAT(f)	offsetof(struct stats, f)
+#define MAX_SERIES	4
+
+/* A counter of struct stats, or a family of them told apart by one label. */
+struct counter_def {
+	const char	*name;
+	const char	*help;
+	const char	*label;		/* NULL: one series, no label */
+	struct {
+		const char	*value;
+		size_t		 off;
+	} series[MAX_SERIES];
+};
+
+static const struct counter_def counters[] = {
+	{ "turnd_allocations_created_total", "Allocations created.", NULL,
+	  { { NULL, STAT(allocs_created) } } },
+	{ "turnd_allocations_freed_total", "Allocations ended.", NULL,
+	  { { NULL, STAT(allocs_freed) } } },
+	{ "turnd_stun_messages_total", "STUN messages received and processed.", NULL,
+	  { { NULL, STAT(rx_msgs) } } },
+	{ "turnd_dropped_total", "Messages and datagrams dropped, by reason.", "reason",
+	  { { "not_stun", STAT(rx_nonstun) }, { "invalid", STAT(rx_invalid) },
+	    { "ignored", STAT(rx_ignored) }, { "relay_refused", STAT(relay_dropped) } } },
+	{ "turnd_kernel_drops_total",
+	  "Datagrams the kernel dropped for full receive buffers (SO_RXQ_OVFL).", "socket",
+	  { { "listener", STAT(rx_kernel_drops) }, { "relay", STAT(relay_kernel_drops) } } },
+	{ "turnd_send_errors_total", "Replies that could not be sent.", NULL,
+	  { { NULL, STAT(tx_errors) } } },
+	{ "turnd_gso_writes_total", "UDP GSO writes.", NULL, { { NULL, STAT(tx_gso) } } },
+	{ "turnd_relayed_datagrams_total", "Datagrams relayed, by direction.", "direction",
+	  { { "to_peer", STAT(relay_up_pkts) }, { "to_client", STAT(relay_down_pkts) } } },
+	{ "turnd_relayed_bytes_total", "Payload bytes relayed, by direction.", "direction",
+	  { { "to_peer", STAT(relay_up_bytes) }, { "to_client", STAT(relay_down_bytes) } } },
+	{ "turnd_icmp_errors_total", "ICMP errors passed on to clients.", NULL,
+	  { { NULL, STAT(relay_icmp) } } },
+	{ "turnd_tcp_accepted_total", "TCP connections accepted (TLS too).", NULL,
+	  { { NULL, STAT(tcp_accepted) } } },
+	{ "turnd_tls_accepted_total", "TLS connections accepted.", NULL,
+	  { { NULL, STAT(tls_accepted) } } },
+	{ "turnd_tls_errors_total", "Failed TLS handshakes and TLS errors.", NULL,
+	  { { NULL, STAT(tls_errors) } } },
+	{ "turnd_tcp_closed_bad_total", "TCP connections closed for a bad or oversized frame.",
+	  NULL, { { NULL, STAT(tcp_closed_bad) } } },
+	{ "turnd_tcp_dropped_nofile_total",
+	  "Connections lost because a worker's file table was full.", NULL,
+	  { { NULL, STAT(tcp_dropped_nofile) } } },
+};
+
+/* HELP and TYPE lines. */
 static void
-metric(struct evbuffer *b, const char *name, const char *type, const char *help,
-    unsigned long long v)
+metric_head(struct evbuffer *b, const char *name, const char *type, const char *help)
 {
-	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type,
-	    name, v);
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A counter with one label, in several series. */
+/* One counter family of the table. */
 static void
-metric_head(struct evbuffer *b, const char *name, const char *help)
+metric_counter(struct evbuffer *b, const struct counter_def *d, const struct stats *s)
 {
-	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	unsigned k;
+	uint64_t v;
+
+	metric_head(b, d->name, "counter", d->help);
+	for (k = 0; k < MAX_SERIES && (k == 0 || d->series[k].value != NULL); k++) {
+		memcpy(&v, (const char *)s + d->series[k].off, sizeof(v));
+		if (d->label == NULL)
+			evbuffer_add_printf(b, "%s %llu\n", d->name, (unsigned long long)v);
+		else
+			evbuffer_add_printf(b, "%s{%s=\"%s\"} %llu\n", d->name, d->label,
+			    d->series[k].value, (unsigned long long)v);
+	}
 }
 
-static void
-metric_series(struct evbuffer *b, const char *name, const char *label, const char *value,
-    unsigned long long v)
-{
-	evbuffer_add_printf(b, "%s{%s=\"%s\"} %llu\n", name, label, value, v);
-}
-
-/* The page: every counter of struct stats, summed over the workers. */
+/* The page: the gauges, every counter of the table, responses by code. */
 static void
 metrics_write(const struct metrics *m, struct evbuffer *b)
 {
 	struct stats s;
 	size_t allocs = 0;
-	char code[8];
 	unsigned i;
 
 	memset(&s, 0, sizeof(s));
 	for (i = 0; i < m->nworkers; i++)
 		worker_snapshot(m->workers[i], &s, &allocs);
-	metric(b, "turnd_workers", "gauge", "Worker threads.", m->nworkers);
-	metric(b, "turnd_start_time_seconds", "gauge", "When turnd started, in Unix time.",
-	    (unsigned long long)m->started);
-	metric(b, "turnd_allocations", "gauge", "Allocations alive.", allocs);
-	metric(b, "turnd_allocations_created_total", "counter", "Allocations created.",
-	    s.allocs_created);
-	metric(b, "turnd_allocations_freed_total", "counter", "Allocations ended.",
-	    s.allocs_freed);
-	metric(b, "turnd_stun_messages_total", "counter",
-	    "STUN messages received and processed.", s.rx_msgs);
-	metric_head(b, "turnd_dropped_total", "Messages and datagrams dropped, by reason.");
-	metric_series(b, "turnd_dropped_total", "reason", "not_stun", s.rx_nonstun);
-	metric_series(b, "turnd_dropped_total", "reason", "invalid", s.rx_invalid);
-	metric_series(b, "turnd_dropped_total", "reason", "ignored", s.rx_ignored);
-	metric_series(b, "turnd_dropped_total", "reason", "relay_refused", s.relay_dropped);
-	metric_head(b, "turnd_kernel_drops_total",
-	    "Datagrams the kernel dropped for full receive buffers (SO_RXQ_OVFL).");
-	metric_series(b, "turnd_kernel_drops_total", "socket", "listener", s.rx_kernel_drops);
-	metric_series(b, "turnd_kernel_drops_total", "socket", "relay", s.relay_kernel_drops);
-	metric_head(b, "turnd_responses_total", "STUN responses sent, by error code.");
-	metric_series(b, "turnd_responses_total", "code", "success", s.reply_ok);
+	metric_head(b, "turnd_workers", "gauge", "Worker threads.");
+	evbuffer_add_printf(b, "turnd_workers %u\n", m->nworkers);
+	metric_head(b, "turnd_start_time_seconds", "gauge", "When turnd started, in Unix time.");
+	evbuffer_add_printf(b, "turnd_start_time_seconds %lld\n", (long long)m->started);
+	metric_head(b, "turnd_allocations", "gauge", "Allocations alive.");
+	evbuffer_add_printf(b, "turnd_allocations %zu\n", allocs);
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		metric_counter(b, &counters[i], &s);
+	metric_head(b, "turnd_responses_total", "counter", "STUN responses sent, by error code.");
+	evbuffer_add_printf(b, "turnd_responses_total{code=\"success\"} %llu\n",
+	    (unsigned long long)s.reply_ok);
 	for (i = 300; i < 700; i++)
-		if (s.reply_code[i] != 0) {
-			snprintf(code, sizeof(code), "%u", i);
-			metric_series(b, "turnd_responses_total", "code", code, s.reply_code[i]);
-		}
-	metric(b, "turnd_send_errors_total", "counter", "Replies that could not be sent.",
-	    s.tx_errors);
-	metric(b, "turnd_gso_writes_total", "counter", "UDP GSO writes.", s.tx_gso);
-	metric_head(b, "turnd_relayed_datagrams_total", "Datagrams relayed, by direction.");
-	metric_series(b, "turnd_relayed_datagrams_total", "direction", "to_peer",
-	    s.relay_up_pkts);
-	metric_series(b, "turnd_relayed_datagrams_total", "direction", "to_client",
-	    s.relay_down_pkts);
-	metric_head(b, "turnd_relayed_bytes_total", "Payload bytes relayed, by direction.");
-	metric_series(b, "turnd_relayed_bytes_total", "direction", "to_peer", s.relay_up_bytes);
-	metric_series(b, "turnd_relayed_bytes_total", "direction", "to_client",
-	    s.relay_down_bytes);
-	metric(b, "turnd_icmp_errors_total", "counter", "ICMP errors passed on to clients.",
-	    s.relay_icmp);
-	metric(b, "turnd_tcp_accepted_total", "counter", "TCP connections accepted (TLS too).",
-	    s.tcp_accepted);
-	metric(b, "turnd_tls_accepted_total", "counter", "TLS connections accepted.",
-	    s.tls_accepted);
-	metric(b, "turnd_tls_errors_total", "counter", "Failed TLS handshakes and TLS errors.",
-	    s.tls_errors);
-	metric(b, "turnd_tcp_closed_bad_total", "counter",
-	    "TCP connections closed for a bad or oversized frame.", s.tcp_closed_bad);
-	metric(b, "turnd_tcp_dropped_nofile_total", "counter",
-	    "Connections lost because a worker's file table was full.", s.tcp_dropped_nofile);
+		if (s.reply_code[i] != 0)
+			evbuffer_add_printf(b, "turnd_responses_total{code=\"%u\"} %llu\n", i,
+			    (unsigned long long)s.reply_code[i]);
 }
 
 /* GET /metrics. */
