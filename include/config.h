@@ -58,6 +58,7 @@ struct config {
 	int			 log_level;
 	bool			 syslog;
 	char			*run_as;	/* "" or USER[:GROUP] */
+	bool			 allocation_log;	/* one line per ended allocation */
 	struct addr_list	 metrics_listen;	/* GET /metrics; none: off */
 	/* TURN */
 	char			*realm;

@@ -69,6 +69,9 @@ struct alloc {
 	uint16_t		 last_resp_len;
 	struct bucket		 up;		/* client -> peer */
 	struct bucket		 down;		/* peer -> client */
+	uint64_t		 created_ms;	/* for the allocation log */
+	uint64_t		 up_pkts, up_bytes;	/* relayed client -> peer */
+	uint64_t		 down_pkts, down_bytes;	/* relayed peer -> client */
 };
 
 /* The per-worker allocation table. */

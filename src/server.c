@@ -53,7 +53,7 @@ server_free(struct server *srv)
 		return;
 	for (i = 0; i < srv->allocs.nbuckets; i++)
 		while (srv->allocs.buckets[i] != NULL)
-			server_alloc_free(srv, srv->allocs.buckets[i]);
+			server_alloc_free(srv, srv->allocs.buckets[i], ALLOC_END_SHUTDOWN);
 	free(srv->allocs.buckets);
 	free(srv);
 }
@@ -65,12 +65,46 @@ server_alloc_count(const struct server *srv)
 	return srv->allocs.count;
 }
 
+/* A name for the log: printable, no spaces or quotes, so that a line splits cleanly. */
+static void
+log_safe(const char *in, char *out, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; in[i] != '\0' && i + 1 < cap; i++)
+		out[i] = (in[i] > 0x20 && in[i] < 0x7f && in[i] != '"') ? in[i] : '?';
+	out[i] = '\0';
+}
+
+/* allocation_log: one line per ended allocation, with what it relayed. */
+static void
+server_log_alloc_end(const struct server *srv, const struct alloc *a, enum alloc_end why)
+{
+	static const char *const reasons[] = { "deleted", "expired", "closed", "failed",
+	    "shutdown" };
+	static const char *const tps[] = { "udp", "tcp" };
+	char user[128], client[ADDR_STRLEN], relay[ADDR_STRLEN] = "-";
+
+	log_safe(a->username, user, sizeof(user));
+	addr_fmt((const struct sockaddr *)&a->client, client, sizeof(client));
+	if (a->nrelay > 0)
+		addr_fmt((const struct sockaddr *)&a->relay[0].advertised, relay, sizeof(relay));
+	log_info("allocation ended: reason=%s user=%s client=%s:%s relay=%s%s seconds=%llu "
+	    "up=%llu/%lluB down=%llu/%lluB", reasons[why], user,
+	    tps[a->tp == TRANSPORT_UDP ? 0 : 1], client, relay, a->nrelay > 1 ? "+" : "",
+	    (unsigned long long)((srv->now_ms - a->created_ms) / 1000),
+	    (unsigned long long)a->up_pkts, (unsigned long long)a->up_bytes,
+	    (unsigned long long)a->down_pkts, (unsigned long long)a->down_bytes);
+}
+
 /* The one destructor of an allocation: sockets, ports, quota, state. */
 void
-server_alloc_free(struct server *srv, struct alloc *a)
+server_alloc_free(struct server *srv, struct alloc *a, enum alloc_end why)
 {
 	unsigned i;
 
+	if (srv->cfg->allocation_log)
+		server_log_alloc_end(srv, a, why);
 	alloc_unlink(&srv->allocs, a);
 	for (i = 0; i < a->nrelay; i++) {
 		srv->io.relay_close(srv->io.arg, a->relay[i].handle);
@@ -229,6 +263,7 @@ server_process(struct server *srv, const struct pkt_ctx *pkt,
 	enum demux_kind kind = demux_classify(in, len);
 	int rc;
 
+	srv->now_ms = pkt->now_ms;
 	if (kind == DEMUX_CHANDATA) {
 		turn_channel_data(srv, pkt, in, len);
 		return 0;
@@ -262,13 +297,14 @@ server_tick(struct server *srv, uint64_t now_ms)
 	struct alloc *a, *next;
 	size_t i;
 
+	srv->now_ms = now_ms;
 	ports_set_now(srv->shared->ports, now_ms);
 	for (i = 0; i < srv->allocs.nbuckets; i++)
 		for (a = srv->allocs.buckets[i]; a != NULL; a = next) {
 			next = a->hnext;
 			if (a->expires_ms <= now_ms) {
 				log_debug("allocation of %s expired", a->username);
-				server_alloc_free(srv, a);
+				server_alloc_free(srv, a, ALLOC_END_EXPIRED);
 				continue;
 			}
 			perm_expire(a, now_ms);
@@ -284,5 +320,5 @@ server_stream_closed(struct server *srv, enum transport tp, const struct sockadd
 	struct alloc *a = alloc_find(&srv->allocs, tp, peer, local);
 
 	if (a != NULL)
-		server_alloc_free(srv, a);
+		server_alloc_free(srv, a, ALLOC_END_CLOSED);
 }

@@ -279,9 +279,10 @@ turn_allocate(struct request *req)
 	a->username = xstrdup(ar.username);
 	a->conn = pkt->conn;
 	a->expires_ms = pkt->now_ms + (uint64_t)plan.lifetime_s * 1000;
+	a->created_ms = pkt->now_ms;
 	srv->stats->allocs_created++;
 	if ((rc = alloc_open_relays(srv, a, &plan, token, &second_err)) != 0) {
-		server_alloc_free(srv, a);
+		server_alloc_free(srv, a, ALLOC_END_FAILED);
 		return reply_error(req, rc);
 	}
 	log_debug("allocation for %s: %u relay(s), %u s", a->username, a->nrelay,
@@ -318,7 +319,7 @@ turn_refresh(struct request *req)
 	}
 	lifetime = alloc_lifetime(req, true);
 	if (lifetime == 0)
-		server_alloc_free(srv, a);
+		server_alloc_free(srv, a, ALLOC_END_DELETED);
 	else
 		a->expires_ms = pkt->now_ms + (uint64_t)lifetime * 1000;
 	reply_begin(req);

@@ -169,6 +169,8 @@ relay_out(struct server *srv, struct alloc *a, const struct sockaddr *peer,
 	if (srv->io.relay_send(srv->io.arg, r->handle, peer, data, len, df) == 0) {
 		srv->stats->relay_up_pkts++;
 		srv->stats->relay_up_bytes += len;
+		a->up_pkts++;
+		a->up_bytes += len;
 	} else
 		srv->stats->relay_dropped++;
 }
@@ -294,6 +296,8 @@ server_relay_in(struct server *srv, struct alloc *a, const struct sockaddr *peer
 	    (struct sockaddr *)&a->local, start, total) == 0) {
 		srv->stats->relay_down_pkts++;
 		srv->stats->relay_down_bytes += len;
+		a->down_pkts++;
+		a->down_bytes += len;
 	} else
 		srv->stats->relay_dropped++;
 }
