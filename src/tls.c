@@ -44,8 +44,13 @@ tls_ctx_new(const struct config *cfg, char **cause)
 		return tls_fail(NULL, cause, "tls: cannot create a context", NULL);
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
 		return tls_fail(ctx, cause, "tls: cannot require TLS 1.2", NULL);
+	/*
+	 * A peer that closes without close_notify (browsers closing a page)
+	 * ends the stream, not in an error: STUN and ChannelData frames carry
+	 * their own lengths, so a cut cannot pass for a whole message.
+	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-	    SSL_OP_NO_COMPRESSION);
+	    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* Partial writes and moving buffers: what a bufferevent does. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);

@@ -1,6 +1,7 @@
 #!/bin/bash
-# webrtc_chromium.sh: real WebRTC through turnd in headless Chromium: relay-only peer connections over TURN/UDP
-# and TURN/TCP (data channel, fake camera, relay/relay pair in getStats), and a srflx candidate via STUN.
+# webrtc_chromium.sh: real WebRTC through turnd in headless Chromium: relay-only peer connections over TURN/UDP,
+# TURN/TCP and TURN/TLS (turns:, a test CA trusted in the browser's NSS db; data channel, fake camera,
+# relay/relay pair in getStats), and a srflx candidate via STUN.
 # The browser side is tests/webrtc/ (driver.js drives /usr/bin/chromium with playwright-core from npm).
 # Installs what is missing (as root: apt-get chromium nodejs npm; npm ci); skips (77) if it cannot.
 # shellcheck source-path=SCRIPTDIR
@@ -53,12 +54,15 @@ npm_ci() {
 
 pkgs=()
 [ -x "$CHROMIUM" ] || pkgs+=(chromium)
+command -v certutil >/dev/null || pkgs+=(libnss3-tools)	# the browser's trust store
 command -v node >/dev/null || pkgs+=(nodejs)
 if [ ! -f "$WEBRTC_SRC/node_modules/playwright-core/package.json" ] && ! command -v npm >/dev/null; then
 	pkgs+=(npm)
 fi
 [ "${#pkgs[@]}" -eq 0 ] || apt_install "${pkgs[@]}"
 [ -x "$CHROMIUM" ] || skip "$CHROMIUM is still missing after installing chromium"
+command -v certutil >/dev/null || skip "certutil is still missing after installing libnss3-tools"
+command -v openssl >/dev/null || skip "openssl (the command) not installed"
 node_version=$(node -p process.versions.node 2>&1) ||
     skip "node does not run: $(printf '%s\n' "$node_version" | head -n 1)"
 [ "${node_version%%.*}" -ge 18 ] ||
@@ -86,14 +90,33 @@ note "chromium: $("$CHROMIUM" --version 2>/dev/null | head -n 1); node $node_ver
 # --- The test --------------------------------------------------------------
 
 # Installing may take minutes; the test itself is bounded from here on: the driver gives each
-# of its 3 steps 60 s and itself 30 s more.
+# of its 4 steps 60 s and itself 30 s more.
 watchdog 300
 
+# TURN over TLS: a throw-away CA, a certificate for 127.0.0.1 signed by it, and the CA
+# trusted in an NSS database under a HOME of the browser's own (Chromium checks TURN
+# server certificates as it checks web sites'; nothing is trusted any other way).
+tls_req() { openssl req -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 "$@" >/dev/null 2>&1 ||
+    fail "openssl req $*: failed"; }
+tls_req -x509 -days 2 -keyout "$T/ca.key" -out "$T/ca.pem" -subj "/CN=turnd webrtc test CA"
+tls_req -new -keyout "$T/key.pem" -out "$T/req.pem" -subj "/CN=127.0.0.1"
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$T/ext.cnf"
+openssl x509 -req -in "$T/req.pem" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
+    -extfile "$T/ext.cnf" -out "$T/cert.pem" >/dev/null 2>&1 || fail "openssl x509 -req failed"
+BROWSER_HOME=$T/browser-home
+mkdir -p "$BROWSER_HOME/.pki/nssdb"
+certutil -d "sql:$BROWSER_HOME/.pki/nssdb" -N --empty-password &&
+    certutil -d "sql:$BROWSER_HOME/.pki/nssdb" -A -t "C,," -n turnd-test-ca -i "$T/ca.pem" ||
+    fail "certutil could not trust the test CA"
+TLS_PORT=$(free_port)
+
 start_turnd_on 127.0.0.1 -v --workers 2 --user test:test --realm mini_rtc \
-    --allow-peer 127.0.0.0/8
+    --allow-peer 127.0.0.0/8 --tls-listen "127.0.0.1:$TLS_PORT" --tls-cert "$T/cert.pem" \
+    --tls-key "$T/key.pem"
 rc=0
-NODE_PATH=$MODULES node "$WEBRTC_SRC/driver.js" --turn "127.0.0.1:$PORT" \
-    --user test --password test --timeout 60 udp tcp srflx || rc=$?
+HOME=$BROWSER_HOME NODE_PATH=$MODULES node "$WEBRTC_SRC/driver.js" --turn "127.0.0.1:$PORT" \
+    --turns "127.0.0.1:$TLS_PORT" --user test --password test --timeout 60 udp tcp tls srflx ||
+    rc=$?
 [ "$rc" -eq 0 ] || fail "the WebRTC driver failed (exit $rc); see its output above"
 stop_turnd
 
@@ -105,7 +128,11 @@ note "turnd $stats"
 allocs=$(printf '%s\n' "$stats" | sed -n 's/.* allocs=\([0-9]*\).*/\1/p')
 up=$(printf '%s\n' "$stats" | sed -n 's/.* up=\([0-9]*\)\/.*/\1/p')
 down=$(printf '%s\n' "$stats" | sed -n 's/.* down=\([0-9]*\)\/.*/\1/p')
-[ "${allocs:-0}" -ge 4 ] || fail "turnd made ${allocs:-no} allocations, want at least 4: $stats"
+[ "${allocs:-0}" -ge 6 ] || fail "turnd made ${allocs:-no} allocations, want at least 6: $stats"
+tls=$(printf '%s\n' "$stats" | sed -n 's/.* tls_accepted=\([0-9]*\).*/\1/p')
+[ "${tls:-0}" -ge 2 ] || fail "no TLS connections (tls_accepted=${tls:-none}): $stats"
+tls_errors=$(printf '%s\n' "$stats" | sed -n 's/.* tls_errors=\([0-9]*\).*/\1/p')
+[ "${tls_errors:-0}" -eq 0 ] || fail "TLS errors with a trusted certificate: $stats"
 if [ "${up:-0}" -eq 0 ] || [ "${down:-0}" -eq 0 ]; then
 	fail "turnd relayed nothing one way (up=$up down=$down): $stats"
 fi

@@ -9,6 +9,8 @@
 //          they connect, a data channel carries N messages each way, a fake camera track flows, and
 //          getStats() shows the selected pair relay/relay with relayProtocol "udp"
 //   tcp    the same with ?transport=tcp (relayProtocol "tcp")
+//   tls    the same through turns:HOST:PORT?transport=tcp of --turns (relayProtocol "tls"); the
+//          certificate must be one Chromium trusts (the test puts its CA in an NSS db under $HOME)
 //   srflx  one connection gathers from stun:127.0.0.1:FWD, a UDP forwarder here relaying to turnd:
 //          the srflx candidate must be the forwarder's own address toward turnd
 // The page is served by a tiny HTTP server here, on loopback. Each step is bounded by --timeout
@@ -28,12 +30,12 @@ function usage(msg) {
 	if (msg)
 		console.error("driver: " + msg);
 	console.error("usage: node driver.js --turn HOST:PORT [--user NAME] [--password PW] " +
-	    "[--timeout SEC] udp|tcp|srflx ...");
+	    "[--timeout SEC] [--turns HOST:PORT] udp|tcp|tls|srflx ...");
 	process.exit(2);
 }
 
 function parseArgs(argv) {
-	const o = { turn: null, user: "test", password: "test", timeout: 60, steps: [] };
+	const o = { turn: null, turns: null, user: "test", password: "test", timeout: 60, steps: [] };
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i];
 		const val = () => {
@@ -43,19 +45,23 @@ function parseArgs(argv) {
 		};
 		if (a === "--turn")
 			o.turn = val();
+		else if (a === "--turns")
+			o.turns = val();
 		else if (a === "--user")
 			o.user = val();
 		else if (a === "--password")
 			o.password = val();
 		else if (a === "--timeout")
 			o.timeout = Number(val());
-		else if (["udp", "tcp", "srflx"].includes(a))
+		else if (["udp", "tcp", "tls", "srflx"].includes(a))
 			o.steps.push(a);
 		else
 			usage("unknown argument " + a);
 	}
 	if (!o.turn || !/^[0-9.]+:[0-9]+$/.test(o.turn))
 		usage("--turn IPv4:PORT is required");
+	if (o.steps.includes("tls") && (!o.turns || !/^[0-9.]+:[0-9]+$/.test(o.turns)))
+		usage("the tls step needs --turns IPv4:PORT");
 	if (!(o.timeout > 0))
 		usage("--timeout must be a positive number of seconds");
 	if (o.steps.length === 0)
@@ -214,7 +220,8 @@ function showPageLog(result) {
 
 // One relay step; returns a list of failures (empty: passed).
 async function stepRelay(page, transport) {
-	const url = "turn:" + opts.turnHost + ":" + opts.turnPort + "?transport=" + transport;
+	const url = transport === "tls" ? "turns:" + opts.turns + "?transport=tcp" :
+	    "turn:" + opts.turnHost + ":" + opts.turnPort + "?transport=" + transport;
 	say(transport + ": two relay-only connections through " + url);
 	const ms = opts.timeout * 1000;
 	const r = await within(page.evaluate((cfg) => window.runRelay(cfg), {
