@@ -55,6 +55,8 @@ struct config {
 	bool			 mapped_address;
 	int			 max_frame;
 	int			 tcp_idle_timeout;
+	int			 tls_handshake_timeout;
+	int			 max_connections;	/* TCP + TLS at once; 0: no limit */
 	int			 log_level;
 	bool			 syslog;
 	char			*run_as;	/* "" or USER[:GROUP] */

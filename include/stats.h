@@ -22,6 +22,7 @@ struct stats {
 	uint64_t	tls_accepted;	/* of tcp_accepted, on a TLS listener */
 	uint64_t	tls_errors;	/* failed handshakes and TLS errors */
 	uint64_t	tcp_dropped_nofile;	/* hand-offs lost: the worker's file table was full */
+	uint64_t	tcp_refused;	/* closed at accept: max_connections (main's count) */
 	uint64_t	allocs_created;
 	uint64_t	allocs_freed;
 	uint64_t	relay_up_pkts;	/* client -> peer */

@@ -13,7 +13,7 @@ struct stream_set;
 typedef struct ssl_ctx_st SSL_CTX;
 
 struct stream_set *stream_set_new(struct event_base *, const struct config *,
-	    SSL_CTX *, struct server *, struct stats *, void (*)(void *), void *);
+	    SSL_CTX *, unsigned *, struct server *, struct stats *, void (*)(void *), void *);
 void	 stream_set_free(struct stream_set *);
 void	 stream_set_tls(struct stream_set *, SSL_CTX *);
 void	 stream_accept(struct stream_set *, int, const struct sockaddr *,

@@ -13,7 +13,8 @@ struct worker;
 struct turn_shared;
 typedef struct ssl_ctx_st SSL_CTX;
 
-struct worker	*worker_new(unsigned, const struct config *, struct turn_shared *, SSL_CTX *);
+struct worker	*worker_new(unsigned, const struct config *, struct turn_shared *, SSL_CTX *,
+		    unsigned *);
 void		 worker_start(struct worker *);
 void		 worker_hand_off(struct worker *, int, const struct sockaddr *, bool);
 int		 worker_sync(struct worker *, SSL_CTX *);

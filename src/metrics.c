@@ -29,8 +29,7 @@
 
 struct metrics {
 	struct evhttp		*http;
-	struct worker		**workers;
-	unsigned		 nworkers;
+	struct metrics_src	 src;
 	time_t			 started;
 };
 
@@ -81,6 +80,8 @@ static const struct counter_def counters[] = {
 	{ "turnd_tcp_dropped_nofile_total",
 	  "Connections lost because a worker's file table was full.", NULL,
 	  { { NULL, STAT(tcp_dropped_nofile) } } },
+	{ "turnd_tcp_refused_total", "Connections closed at accept: max_connections reached.",
+	  NULL, { { NULL, STAT(tcp_refused) } } },
 };
 
 /* HELP and TYPE lines. */
@@ -117,10 +118,14 @@ metrics_write(const struct metrics *m, struct evbuffer *b)
 	unsigned i;
 
 	memset(&s, 0, sizeof(s));
-	for (i = 0; i < m->nworkers; i++)
-		worker_snapshot(m->workers[i], &s, &allocs);
+	for (i = 0; i < m->src.nworkers; i++)
+		worker_snapshot(m->src.workers[i], &s, &allocs);
+	s.tcp_refused = *m->src.refused;	/* main's own: this is main's thread */
 	metric_head(b, "turnd_workers", "gauge", "Worker threads.");
-	evbuffer_add_printf(b, "turnd_workers %u\n", m->nworkers);
+	evbuffer_add_printf(b, "turnd_workers %u\n", m->src.nworkers);
+	metric_head(b, "turnd_connections", "gauge", "TCP and TLS connections open.");
+	evbuffer_add_printf(b, "turnd_connections %u\n",
+	    __atomic_load_n(m->src.open, __ATOMIC_RELAXED));
 	metric_head(b, "turnd_start_time_seconds", "gauge", "When turnd started, in Unix time.");
 	evbuffer_add_printf(b, "turnd_start_time_seconds %lld\n", (long long)m->started);
 	metric_head(b, "turnd_allocations", "gauge", "Allocations alive.");
@@ -170,16 +175,15 @@ metrics_on_other(struct evhttp_request *req, void *arg)
 
 /* Listen on every metrics_listen address; NULL with *cause when one cannot be bound. */
 struct metrics *
-metrics_new(struct event_base *base, const struct config *cfg, struct worker **ws,
-    unsigned nws, char **cause)
+metrics_new(struct event_base *base, const struct config *cfg,
+    const struct metrics_src *src, char **cause)
 {
 	struct metrics *m = xcalloc(1, sizeof(*m));
 	unsigned i;
 	int fd;
 
 	*cause = NULL;
-	m->workers = ws;
-	m->nworkers = nws;
+	m->src = *src;
 	m->started = time(NULL);
 	if ((m->http = evhttp_new(base)) == NULL) {
 		free(m);

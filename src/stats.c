@@ -24,6 +24,7 @@ stats_add(struct stats *dst, const struct stats *src)
 	dst->tls_accepted += src->tls_accepted;
 	dst->tls_errors += src->tls_errors;
 	dst->tcp_dropped_nofile += src->tcp_dropped_nofile;
+	dst->tcp_refused += src->tcp_refused;
 	dst->allocs_created += src->allocs_created;
 	dst->allocs_freed += src->allocs_freed;
 	dst->relay_up_pkts += src->relay_up_pkts;
@@ -60,7 +61,7 @@ stats_log(const struct stats *s)
 			n += (size_t)snprintf(codes + n, sizeof(codes) - n, " e%zu=%llu",
 			    i, (unsigned long long)s->reply_code[i]);
 	log_info("stats: rx=%llu nonstun=%llu invalid=%llu ignored=%llu kernel_drops=%llu tx=%llu "
-	    "tx_errors=%llu gso=%llu tcp_accepted=%llu tcp_closed_bad=%llu tls_accepted=%llu tls_errors=%llu tcp_dropped_nofile=%llu allocs=%llu "
+	    "tx_errors=%llu gso=%llu tcp_accepted=%llu tcp_closed_bad=%llu tls_accepted=%llu tls_errors=%llu tcp_dropped_nofile=%llu tcp_refused=%llu allocs=%llu "
 	    "freed=%llu up=%llu/%lluB down=%llu/%lluB relay_dropped=%llu relay_kernel_drops=%llu icmp=%llu ok=%llu%s",
 	    (unsigned long long)s->rx_msgs, (unsigned long long)s->rx_nonstun,
 	    (unsigned long long)s->rx_invalid, (unsigned long long)s->rx_ignored,
@@ -70,7 +71,7 @@ stats_log(const struct stats *s)
 	    (unsigned long long)s->tcp_accepted,
 	    (unsigned long long)s->tcp_closed_bad,
 	    (unsigned long long)s->tls_accepted, (unsigned long long)s->tls_errors,
-	    (unsigned long long)s->tcp_dropped_nofile,
+	    (unsigned long long)s->tcp_dropped_nofile, (unsigned long long)s->tcp_refused,
 	    (unsigned long long)s->allocs_created, (unsigned long long)s->allocs_freed,
 	    (unsigned long long)s->relay_up_pkts, (unsigned long long)s->relay_up_bytes,
 	    (unsigned long long)s->relay_down_pkts, (unsigned long long)s->relay_down_bytes,

@@ -52,6 +52,7 @@ struct stream_set {
 	const struct config	*cfg;
 	struct server		*srv;
 	struct stats		*stats;
+	unsigned		*open;		/* atomic: connections open in all workers */
 	SSL_CTX			*tls;		/* shared by all workers; NULL without TLS */
 	void			 (*flush_all)(void *);	/* the worker's: send all queues */
 	void			*flush_arg;
@@ -60,11 +61,13 @@ struct stream_set {
 /* Connections for one worker. */
 struct stream_set *
 stream_set_new(struct event_base *base, const struct config *cfg, SSL_CTX *tls,
-    struct server *srv, struct stats *stats, void (*flush_all)(void *), void *flush_arg)
+    unsigned *open, struct server *srv, struct stats *stats, void (*flush_all)(void *),
+    void *flush_arg)
 {
 	struct stream_set *set = xcalloc(1, sizeof(*set));
 
 	TAILQ_INIT(&set->conns);
+	set->open = open;
 	set->base = base;
 	set->tls = tls;
 	set->cfg = cfg;
@@ -90,6 +93,7 @@ stream_free(struct stream *s)
 	    (struct sockaddr *)&s->local);
 	TAILQ_REMOVE(&s->set->conns, s, entry);
 	bufferevent_free(s->bev);
+	__atomic_sub_fetch(s->set->open, 1, __ATOMIC_RELAXED);
 	if (s->msg != NULL)
 		evbuffer_free(s->msg);
 	free(s);
@@ -185,6 +189,11 @@ stream_on_event(struct bufferevent *bev, short what, void *arg)
 	char name[ADDR_STRLEN], reason[160];
 	unsigned long e;
 
+	if (what & BEV_EVENT_CONNECTED) {	/* the TLS handshake is done: now idle rules */
+		struct timeval idle = { s->set->cfg->tcp_idle_timeout, 0 };
+		bufferevent_set_timeouts(bev, &idle, NULL);
+		return;
+	}
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
 		return;
 	if (s->tls && (what & BEV_EVENT_ERROR)) {
@@ -236,12 +245,17 @@ stream_bev_new(struct stream_set *set, int fd, bool tls)
 	return bev;
 }
 
-/* Take ownership of an accepted connection (TLS: not yet handshaken). */
+/*
+ * Take ownership of an accepted connection (TLS: not yet handshaken, and
+ * given tls_handshake_timeout for it). The acceptor counted it in *open;
+ * stream_free uncounts it.
+ */
 void
 stream_accept(struct stream_set *set, int fd, const struct sockaddr *peer,
     const struct sockaddr *local, bool tls)
 {
-	struct timeval idle = { set->cfg->tcp_idle_timeout, 0 };
+	struct timeval idle = { tls ? set->cfg->tls_handshake_timeout :
+	    set->cfg->tcp_idle_timeout, 0 };
 	struct stream *s;
 
 	s = xcalloc(1, sizeof(*s));
@@ -256,6 +270,7 @@ stream_accept(struct stream_set *set, int fd, const struct sockaddr *peer,
 			evbuffer_free(s->msg);
 		close(fd);
 		free(s);
+		__atomic_sub_fetch(set->open, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&set->conns, s, entry);

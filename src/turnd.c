@@ -55,6 +55,8 @@ struct turnd {
 	SSL_CTX			*tls;		/* NULL without tls_listen */
 	struct privdrop		 drop;		/* run_as */
 	struct metrics		*metrics;	/* NULL without metrics_listen */
+	unsigned		 open;		/* atomic: TCP and TLS connections open */
+	uint64_t		 refused;	/* connections closed at accept: max_connections */
 	int			 start_dir;	/* where relative paths point (a daemon moves to /) */
 	struct event		*sig[3];
 };
@@ -187,7 +189,16 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct acceptor *acc = arg;
 	struct turnd *t = acc->t;
+	unsigned max = (unsigned)t->cfg->max_connections;
 
+	if (max > 0 && __atomic_load_n(&t->open, __ATOMIC_RELAXED) >= max) {
+		if (t->refused++ == 0)
+			log_warnx("max_connections (%u) reached: refusing TCP and TLS "
+			    "connections while it lasts", max);
+		close(fd);
+		return;
+	}
+	__atomic_add_fetch(&t->open, 1, __ATOMIC_RELAXED);
 	evutil_make_socket_nonblocking(fd);
 	worker_hand_off(t->workers[t->next++ % t->nworkers], fd, sa, acc->tls);
 }
@@ -385,11 +396,13 @@ turnd_open(struct turnd *t)
 		fatalx("%s", cause ? cause : "tls: cannot set up");
 	t->workers = xcalloc(t->nworkers, sizeof(*t->workers));
 	for (i = 0; i < t->nworkers; i++)
-		t->workers[i] = worker_new(i, t->cfg, &t->shared, t->tls);
+		t->workers[i] = worker_new(i, t->cfg, &t->shared, t->tls, &t->open);
 	open_tcp(t);
-	if (t->cfg->metrics_listen.n > 0 &&
-	    (t->metrics = metrics_new(t->base, t->cfg, t->workers, t->nworkers, &cause)) == NULL)
-		fatalx("%s", cause ? cause : "metrics: cannot set up");
+	if (t->cfg->metrics_listen.n > 0) {
+		struct metrics_src src = { t->workers, t->nworkers, &t->open, &t->refused };
+		if ((t->metrics = metrics_new(t->base, t->cfg, &src, &cause)) == NULL)
+			fatalx("%s", cause ? cause : "metrics: cannot set up");
+	}
 }
 
 /* Install signal handlers and start the worker threads (after any fork). */
@@ -437,6 +450,7 @@ turnd_stop(struct turnd *t)
 		worker_stop(t->workers[i]);
 	for (i = 0; i < t->nworkers; i++)
 		worker_free(t->workers[i], &total);	/* counts what shutdown frees too */
+	total.tcp_refused = t->refused;
 	stats_log(&total);
 	free(t->workers);
 	tls_ctx_free(t->tls);

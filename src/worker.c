@@ -73,6 +73,7 @@ struct worker {
 	struct event_base	*base;
 	const struct config	*cfg;
 	SSL_CTX			*tls;		/* our own reference; NULL without TLS listeners */
+	unsigned		*open;		/* atomic: TCP and TLS connections open (max_connections) */
 	struct server		*srv;
 	struct stats		 stats;
 	pthread_mutex_t		 snap_lock;	/* guards snap and snap_allocs */
@@ -236,6 +237,7 @@ worker_on_chan(evutil_socket_t chan, short what, void *arg)
 			stream_accept(w->streams, fd, (struct sockaddr *)&h.peer,
 			    (struct sockaddr *)&h.local, h.tls != 0);
 		else if (fd == -2) {
+			__atomic_sub_fetch(w->open, 1, __ATOMIC_RELAXED);
 			w->stats.tcp_dropped_nofile++;
 			log_warnx("worker %u: a TCP connection was lost: open file limit "
 			    "reached", w->id);
@@ -299,7 +301,8 @@ worker_probe_udp(const struct config *cfg)
 
 /* Build a worker: its core, its hand-off pair and its bound UDP sockets, so a bind error stops startup. */
 struct worker *
-worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared, SSL_CTX *tls)
+worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared, SSL_CTX *tls,
+    unsigned *open)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
 	struct server_io io = { w, io_relay_open, io_relay_close, io_relay_send,
@@ -307,6 +310,7 @@ worker_new(unsigned id, const struct config *cfg, struct turn_shared *shared, SS
 
 	w->id = id;
 	w->cfg = cfg;
+	w->open = open;
 	if (tls != NULL)
 		SSL_CTX_up_ref(tls);
 	w->tls = tls;
@@ -342,7 +346,7 @@ worker_build_loop(struct worker *w)
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
 	if (w->tick_ev == NULL || event_add(w->tick_ev, &second) != 0)
 		fatalx("worker %u: cannot add timer", w->id);
-	w->streams = stream_set_new(w->base, w->cfg, w->tls, w->srv, &w->stats,
+	w->streams = stream_set_new(w->base, w->cfg, w->tls, w->open, w->srv, &w->stats,
 	    worker_flush_all, w);
 	w->chan_ev = event_new(w->base, w->chan[0], EV_READ | EV_PERSIST, worker_on_chan, w);
 	if (w->chan_ev == NULL || event_add(w->chan_ev, NULL) != 0)
@@ -363,8 +367,10 @@ worker_drain_chan(struct worker *w)
 	int fd;
 
 	while (worker_recv_handoff(w->chan[0], &h, &fd) > 0)
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
+			__atomic_sub_fetch(w->open, 1, __ATOMIC_RELAXED);
+		}
 }
 
 /* In the thread, after the loop: close and free what the thread opened, in its own table. */
@@ -537,8 +543,9 @@ worker_hand_off(struct worker *w, int fd, const struct sockaddr *peer, bool tls)
 	memset(&h, 0, sizeof(h));
 	h.tls = tls;
 	memcpy(&h.peer, peer, addr_len(peer));
-	if (getsockname(fd, (struct sockaddr *)&h.local, &len) == 0)
-		(void)worker_send_handoff(w, &h, fd);
+	if (getsockname(fd, (struct sockaddr *)&h.local, &len) != 0 ||
+	    worker_send_handoff(w, &h, fd) != 0)
+		__atomic_sub_fetch(w->open, 1, __ATOMIC_RELAXED);	/* it never arrives */
 	close(fd);
 }
 
