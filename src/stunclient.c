@@ -752,18 +752,30 @@ struct turn {
 	size_t			 slen;
 };
 
-/* Record the first failure; later ones do not replace it. Returns rc. */
+/*
+ * Record the first failure of a test (its status, step and cause); later
+ * ones do not replace it. Returns rc. The TURN and NAT tests share it.
+ */
+static int __attribute__((format(printf, 7, 0)))
+record_fail(int *status, const char **stepp, char *cause, size_t cap, int rc, const char *step,
+    const char *fmt, va_list ap)
+{
+	if (*status != EXIT_OK)
+		return rc;
+	*status = rc;
+	*stepp = step;
+	vsnprintf(cause, cap, fmt, ap);
+	return rc;
+}
+
+/* The TURN test's first failure. */
 static int __attribute__((format(printf, 4, 5)))
 fail(struct turn *t, int rc, const char *step, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (t->rc != EXIT_OK)
-		return rc;
-	t->rc = rc;
-	t->step = step;
 	va_start(ap, fmt);
-	vsnprintf(t->cause, sizeof(t->cause), fmt, ap);
+	rc = record_fail(&t->rc, &t->step, t->cause, sizeof(t->cause), rc, step, fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -1726,18 +1738,14 @@ struct nat {
 	char			 cause[512];
 };
 
-/* Record the first failure; later ones do not replace it. Returns rc. */
+/* The NAT test's first failure. */
 static int __attribute__((format(printf, 4, 5)))
 nat_fail(struct nat *n, int rc, const char *step, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (n->rc != EXIT_OK)
-		return rc;
-	n->rc = rc;
-	n->step = step;
 	va_start(ap, fmt);
-	vsnprintf(n->cause, sizeof(n->cause), fmt, ap);
+	rc = record_fail(&n->rc, &n->step, n->cause, sizeof(n->cause), rc, step, fmt, ap);
 	va_end(ap);
 	return rc;
 }

@@ -78,12 +78,23 @@ txq_add(struct txq *q, const struct sockaddr *dst, const struct sockaddr *src,
 	q->niov++;
 }
 
+/* Append one control message at ctl + *used (zeroed, room checked by TXQ_CTL_SPACE). */
+static void
+txq_cmsg(char *ctl, size_t *used, int level, int type, const void *data, size_t len)
+{
+	struct cmsghdr *c = (struct cmsghdr *)(ctl + *used);
+
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	*used += CMSG_SPACE(len);
+}
+
 /* Control messages for a group: the source address (pktinfo) and the GSO segment size. */
 static size_t
 txq_control(const struct txq_group *g, char *ctl)
 {
-	struct msghdr mh = { .msg_control = ctl, .msg_controllen = TXQ_CTL_SPACE };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	size_t used = 0;
 	uint16_t seg = (uint16_t)g->seglen;
 
@@ -91,29 +102,14 @@ txq_control(const struct txq_group *g, char *ctl)
 	if (g->src.ss_family == AF_INET) {
 		struct in_pktinfo pi = { 0 };
 		pi.ipi_spec_dst = ((const struct sockaddr_in *)&g->src)->sin_addr;
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		used += CMSG_SPACE(sizeof(pi));
-		c = (struct cmsghdr *)(ctl + used);
+		txq_cmsg(ctl, &used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	} else if (g->src.ss_family == AF_INET6) {
 		struct in6_pktinfo pi6 = { 0 };
 		pi6.ipi6_addr = ((const struct sockaddr_in6 *)&g->src)->sin6_addr;
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi6));
-		memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
-		used += CMSG_SPACE(sizeof(pi6));
-		c = (struct cmsghdr *)(ctl + used);
+		txq_cmsg(ctl, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi6, sizeof(pi6));
 	}
-	if (g->count > 1) {
-		c->cmsg_level = SOL_UDP;
-		c->cmsg_type = UDP_SEGMENT;
-		c->cmsg_len = CMSG_LEN(sizeof(seg));
-		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-		used += CMSG_SPACE(sizeof(seg));
-	}
+	if (g->count > 1)
+		txq_cmsg(ctl, &used, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg));
 	return used;
 }
 
